@@ -1,0 +1,178 @@
+"""Flags -> config -> runner -> report -> exit code. The only module that knows click."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Config, ConfigError, check_codes, find_config, load_config
+from .engine import Settings
+from .files import FileError, decode, discover
+from .report import FORMATS, Located, render, summary
+from .rule import REGISTRY, RuleSelection, all_rules
+from .runner import FileResult, Job, analyse_text, run, write_fixes
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(values: tuple[str, ...]) -> list[str]:
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--check", "mode", flag_value="check", default=True, help="Report findings (the default).")
+@click.option("--diff", "mode", flag_value="diff", help="Show the fixes as a unified diff; write nothing.")
+@click.option("--fix", "mode", flag_value="fix", help="Apply fixes in place.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply fixes that may change behaviour or a pytree layout.")
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable (comma-separated).")
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2).")
+@click.option("--stdin-filename", type=click.Path(path_type=Path), help="Read source from stdin, named this; with --fix, print the fixed source.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="pyproject.toml to use instead of searching.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs available).")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+@click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
+@click.version_option(__version__, "--version", prog_name="eqx-rewrite")
+def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, list_rules, explain):
+    """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
+
+    Exit codes: 0 nothing left to report; 1 findings (or diffs) remain; 2 usage error, unreadable or
+    unparsable input, or internal error.
+    """
+    if list_rules:
+        _list_rules()
+        return
+    if explain:
+        _explain(explain)
+        return
+    try:
+        config = load_config(config_path or find_config(_config_start(paths, stdin_filename)))
+        settings = _settings(config, select, ignore, unsafe_fixes)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    job = Job(settings, mode != "check", config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
+    if stdin_filename is not None:
+        sys.exit(_run_stdin(stdin_filename, job, mode, output_format, exit_zero, quiet))
+    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs))
+
+
+def _config_start(paths: tuple[Path, ...], stdin_filename: Path | None) -> Path:
+    if stdin_filename is not None:
+        return stdin_filename.absolute()
+    return paths[0].absolute() if paths else Path.cwd()
+
+
+def _settings(config: Config, select, ignore, unsafe_fixes) -> Settings:
+    selected, ignored = _codes(select), _codes(ignore)
+    check_codes(selected, "--select")
+    check_codes(ignored, "--ignore")
+    selection = RuleSelection(tuple(selected or config.select), tuple(config.ignore + ignored))
+    return Settings(
+        selection=selection,
+        unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
+        line_length=config.line_length,
+        rule_options=config.rule_options,
+    )
+
+
+def _list_rules() -> None:
+    for rule in all_rules():
+        click.echo(f"{rule.code}  {rule.name:<24} {rule.summary}")
+
+
+def _explain(code: str) -> None:
+    rule = REGISTRY.get(code.upper()) if all_rules() else None
+    if rule is None:
+        raise click.ClickException(f"unknown rule code {code!r}; see --list-rules")
+    click.echo(f"# {rule.code} {rule.name}\n\n{inspect.cleandoc(rule.__doc__ or '')}")
+    for name, option in rule.options.items():
+        click.echo(f"\nOption `{name}` (default {option.default!r}): {option.help}")
+
+
+def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs) -> int:
+    roots = list(paths) or [config.root / p for p in config.src]
+    try:
+        files = list(discover(roots, config.exclude + config.extend_exclude, config.root))
+    except FileError as exc:
+        raise click.ClickException(exc.message) from None
+    results = run(files, job, jobs)
+    if mode == "fix":
+        write_fixes(results)
+    if mode == "diff":
+        for result in results:
+            if result.changed and result.error is None:
+                click.echo(_diff(result), nl=False)
+    return _report(results, mode, output_format, exit_zero, quiet)
+
+
+def _run_stdin(filename: Path, job: Job, mode, output_format, exit_zero, quiet) -> int:
+    try:
+        text, _ = decode(sys.stdin.buffer.read())
+    except FileError as exc:
+        _print_error(filename, exc.row, exc.col, exc.message)
+        return EXIT_ERROR
+    result = analyse_text(text, filename, job)
+    if mode == "fix":
+        # The fixed source goes to stdout, unchanged input included, so editors can pipe through us.
+        sys.stdout.write(result.fixed_source if result.error is None and result.fixed_source is not None else text)
+        sys.stdout.flush()
+        return _report([result], mode, output_format, exit_zero, quiet, stream_is_stdout=False)
+    if mode == "diff" and result.changed:
+        click.echo(_diff(result), nl=False)
+    return _report([result], mode, output_format, exit_zero, quiet)
+
+
+def _diff(result: FileResult) -> str:
+    name = result.path.as_posix()
+    return "".join(
+        difflib.unified_diff(
+            result.source.splitlines(keepends=True),
+            result.fixed_source.splitlines(keepends=True),
+            f"a/{name}",
+            f"b/{name}",
+        )
+    )
+
+
+def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True) -> int:
+    items = [
+        Located(str(r.path), d, _line(r.fixed_source if mode == "fix" and r.fixed_source else r.source, d.location.row))
+        for r in results
+        for d in r.diagnostics
+    ]
+    errors = [r for r in results if r.error is not None]
+    for r in errors:
+        _print_error(r.path, r.error.row, r.error.col, r.error.message)
+    # stdout carries the diff or the fixed source in those modes; the report then goes to stderr.
+    to_stderr = mode == "diff" or not stream_is_stdout
+    out = render(items, output_format)
+    if out:
+        click.echo(out, nl=False, err=to_stderr)
+    if output_format in ("text", "concise") and not quiet:
+        fixed = sum(r.fixes_applied for r in results if r.error is None)
+        click.echo(summary(items, fixed, dry_run=mode == "diff"), nl=False, err=to_stderr)
+    if errors:
+        return EXIT_ERROR
+    pending = bool(items) or (mode == "diff" and any(r.changed for r in results))
+    return EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN
+
+
+def _line(source: str, row: int) -> str:
+    lines = source.splitlines()
+    return lines[row - 1] if 0 < row <= len(lines) else ""
+
+
+def _print_error(path: Path, row: int, col: int, message: str) -> None:
+    click.echo(f"{path}:{row}:{col}: error: {message}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="eqx-rewrite")

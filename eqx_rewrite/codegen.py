@@ -1,0 +1,27 @@
+"""Generated code: rendered through black at the project's line length, indented to where it goes."""
+
+from __future__ import annotations
+
+import textwrap
+
+MIN_WIDTH = 40
+
+
+def render(code: str, line_length: int, indent: str = "") -> str:
+    """`code` formatted by black for a line of `line_length` that starts at `indent`.
+
+    Every line but the first carries `indent`: the first is spliced in where the replaced node began,
+    after the indentation that is already there.
+    """
+    import black  # only fixes need black; a plain --check never pays for the import
+
+    mode = black.Mode(line_length=max(line_length - len(indent), MIN_WIDTH))
+    formatted = black.format_str(textwrap.dedent(code), mode=mode).rstrip("\n")
+    lines = formatted.split("\n")
+    return "\n".join([lines[0]] + [indent + line if line else line for line in lines[1:]])
+
+
+def import_statement(module: str, alias: str | None) -> str:
+    if alias is None or alias == module:
+        return f"import {module}"
+    return f"import {module} as {alias}"

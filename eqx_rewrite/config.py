@@ -1,0 +1,153 @@
+"""`[tool.eqx-rewrite]` in pyproject.toml: found, validated, and merged with the command line."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from .rule import all_rules
+
+DEFAULT_LINE_LENGTH = 88
+
+
+class ConfigError(Exception):
+    """Bad configuration: a one-line message naming the file, line and key."""
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    src: list[str] = field(default_factory=lambda: ["."])
+    select: list[str] = field(default_factory=lambda: ["EQX"])
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    unsafe_fixes: bool = False
+    line_length: int = DEFAULT_LINE_LENGTH
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# key -> (attribute, validator, what a valid value is)
+KEYS = {
+    "src": ("src", _str_list, "a list of paths"),
+    "select": ("select", _str_list, "a list of rule codes or prefixes"),
+    "ignore": ("ignore", _str_list, "a list of rule codes or prefixes"),
+    "exclude": ("exclude", _str_list, "a list of glob patterns"),
+    "extend-exclude": ("extend_exclude", _str_list, "a list of glob patterns"),
+    "per-file-ignores": (
+        "per_file_ignores",
+        lambda v: isinstance(v, dict) and all(_str_list(c) for c in v.values()),
+        "a table of glob = [codes]",
+    ),
+    "unsafe-fixes": ("unsafe_fixes", lambda v: isinstance(v, bool), "true or false"),
+    "line-length": ("line_length", lambda v: isinstance(v, int) and not isinstance(v, bool) and 20 <= v <= 320, "an integer from 20 to 320"),
+}
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a `[tool.eqx-rewrite]` table, walking up from `start`."""
+    here = start.resolve()
+    if here.is_file() or not here.exists():
+        here = here.parent
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "eqx-rewrite" in candidate.read_text(encoding="utf-8", errors="replace"):
+            return candidate
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    data = _read_toml(path)
+    table = data.get("tool", {}).get("eqx-rewrite", {})
+    config = Config(path=path)
+    config.line_length = _project_line_length(data)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for key, value in table.items():
+        if key in KEYS:
+            attribute, valid, expected = KEYS[key]
+            if not valid(value):
+                raise ConfigError(f"{_where(path, text, key)}: `{key}` must be {expected}, got {value!r}")
+            setattr(config, attribute, value)
+        elif key.upper() in _rule_codes():
+            config.rule_options[key.upper()] = _rule_options(path, text, key.upper(), value)
+        else:
+            raise ConfigError(f"{_where(path, text, key)}: unknown key `{key}` in [tool.eqx-rewrite]")
+    for key in ("select", "ignore"):
+        check_codes(getattr(config, key), f"{_where(path, text, key)}: `{key}`")
+    for pattern, codes in config.per_file_ignores.items():
+        check_codes(codes, f"{_where(path, text, pattern)}: `per-file-ignores` for {pattern!r}")
+    return config
+
+
+def check_codes(codes: list[str], where: str) -> None:
+    known = _rule_codes()
+    for code in codes:
+        if not any(k.startswith(code.upper()) for k in known):
+            raise ConfigError(f"{where}: unknown rule code or prefix {code!r}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _project_line_length(data: dict[str, Any]) -> int:
+    """Generated code follows the project's formatter: eqx-rewrite's own setting, else black's, else ruff's."""
+    tool = data.get("tool", {})
+    for table in (tool.get("eqx-rewrite", {}), tool.get("black", {}), tool.get("ruff", {})):
+        value = table.get("line-length")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return DEFAULT_LINE_LENGTH
+
+
+def _rule_codes() -> dict[str, Any]:
+    return {rule.code: rule for rule in all_rules()}
+
+
+def _rule_options(path: Path, text: str, code: str, value: Any) -> dict[str, Any]:
+    rule = _rule_codes()[code]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{_where(path, text, code)}: `{code}` must be a table of options")
+    for key, option_value in value.items():
+        option = rule.options.get(key)
+        if option is None:
+            known = ", ".join(sorted(rule.options)) or "none"
+            raise ConfigError(f"{_where(path, text, key)}: unknown option `{key}` for {code} (known: {known})")
+        if not isinstance(option_value, option.kind) or isinstance(option_value, bool) != (option.kind is bool):
+            raise ConfigError(f"{_where(path, text, key)}: `{code}.{key}` must be {option.kind.__name__}")
+        if not option.validate(option_value):
+            raise ConfigError(f"{_where(path, text, key)}: `{code}.{key}` = {option_value!r} is out of range")
+    return dict(value)
+
+
+def _where(path: Path, text: str, key: str) -> str:
+    """`path:line` of the key's first occurrence, so the user can jump to it."""
+    match = re.search(rf'^\s*"?{re.escape(key)}"?\s*=|^\s*\[.*\b{re.escape(key)}\]', text, re.MULTILINE)
+    if match is None:
+        return str(path)
+    return f"{path}:{text.count(chr(10), 0, match.start()) + 1}"

@@ -1,0 +1,345 @@
+"""One module at a time: parse, index, run the rules, drop suppressed findings, fix to a fixpoint."""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from . import codegen
+from .index import ModuleIndex
+from .rule import Edit, Finding, Fix, Rule, RuleSelection, Safety, all_rules
+from .suppress import Suppressions, skips_file
+
+MAX_FIX_PASSES = 8
+NEWLINE = re.compile(r"\r\n|\r|\n")
+# The alias a file gets for a module it must newly import, when that name is free.
+PREFERRED_ALIASES = {"equinox": "eqx", "jax": "jax", "jax.numpy": "jnp", "jax.random": "jr"}
+
+
+class ParseError(Exception):
+    def __init__(self, row: int, col: int, message: str):
+        super().__init__(message)
+        self.row, self.col, self.message = row, col, message
+
+
+class InternalError(Exception):
+    """A rule produced a fix that does not parse: a bug of ours, never written to the user's file."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    selection: RuleSelection = field(default_factory=RuleSelection)
+    unsafe_fixes: bool = False
+    line_length: int = 88
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    project_module_classes: frozenset[str] = frozenset()
+
+    def rules(self) -> list[Rule]:
+        return [cls() for cls in all_rules() if self.selection.enabled(cls.code)]
+
+    def fixable(self, finding: Finding) -> bool:
+        fix = finding.fix
+        return fix is not None and (fix.safety is Safety.SAFE or self.unsafe_fixes)
+
+
+@dataclass(frozen=True)
+class Position:
+    row: int  # 1-based
+    col: int  # 1-based, in characters
+
+
+@dataclass(frozen=True)
+class LocatedEdit:
+    content: str
+    location: Position
+    end_location: Position
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A finding placed in its source by row and column: what reporters and the cache deal in."""
+
+    code: str
+    name: str
+    message: str
+    location: Position
+    end_location: Position
+    fix_safety: str | None = None
+    fix_message: str | None = None
+    edits: tuple[LocatedEdit, ...] = ()
+
+
+@dataclass
+class Analysis:
+    diagnostics: list[Diagnostic]
+    fixed_source: str
+    fixes_applied: int = 0
+
+
+class Lines:
+    """Offsets <-> (row, col) for one source text, for every newline style."""
+
+    def __init__(self, source: str):
+        self.starts = [0] + [m.end() for m in NEWLINE.finditer(source)]
+
+    def offset(self, row: int, col: int) -> int:
+        return self.starts[row - 1] + col
+
+    def position(self, offset: int) -> Position:
+        row = bisect.bisect_right(self.starts, offset)
+        return Position(row, offset - self.starts[row - 1] + 1)
+
+
+def parse(source: str) -> cst.Module:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise ParseError(exc.raw_line, exc.raw_column + 1, f"SyntaxError: {exc.message}") from None
+    except RecursionError:
+        raise ParseError(1, 1, "file is nested too deeply to parse") from None
+
+
+def _syntax_check(source: str) -> None:
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        raise ParseError(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. a NUL byte
+        raise ParseError(1, 1, f"SyntaxError: {exc}") from None
+
+
+class Context:
+    """What a rule sees: the tree, its index, positions, options, and helpers to build fixes."""
+
+    def __init__(self, source: str, module: cst.Module, index: ModuleIndex, settings: Settings, rule: Rule):
+        self.source = source
+        self.module = module
+        self.index = index
+        self.settings = settings
+        self.rule = rule
+        self.lines = Lines(source)
+        metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(
+            [PositionProvider, ParentNodeProvider]
+        )
+        self._positions = metadata[PositionProvider]
+        self.parents = metadata[ParentNodeProvider]
+        self._reserved: dict[str, str] = {}
+
+    # --- positions ---------------------------------------------------------------------------
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        rng = self._positions[node]
+        return (
+            self.lines.offset(rng.start.line, rng.start.column),
+            self.lines.offset(rng.end.line, rng.end.column),
+        )
+
+    def indent_of(self, node: cst.CSTNode) -> str:
+        rng = self._positions[node]
+        start = self.lines.starts[rng.start.line - 1]
+        line = self.source[start : start + rng.start.column]
+        return line if not line.strip() else re.match(r"[ \t]*", line).group(0)
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.parents.get(node)
+
+    def ancestors(self, node: cst.CSTNode) -> Iterable[cst.CSTNode]:
+        current = self.parents.get(node)
+        while current is not None:
+            yield current
+            current = self.parents.get(current)
+
+    # --- options -----------------------------------------------------------------------------
+    def option(self, name: str) -> Any:
+        configured = self.settings.rule_options.get(self.rule.code, {})
+        return configured.get(name, self.rule.options[name].default)
+
+    # --- findings and fixes ------------------------------------------------------------------
+    def finding(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> Finding:
+        start, end = self.span(node)
+        return Finding(self.rule.code, self.rule.name, message, start, end, fix)
+
+    def replace(self, node: cst.CSTNode, content: str) -> Edit:
+        start, end = self.span(node)
+        return Edit(start, end, content)
+
+    def render(self, code: str, at: cst.CSTNode) -> str:
+        """Black-formatted `code` to replace the statement(s) beginning at `at`."""
+        return codegen.render(code, self.settings.line_length, self.indent_of(at))
+
+    def name_for(self, qualified: str) -> tuple[str, list[Edit]]:
+        """How to write `qualified` here, and the import edit to add when the file lacks one."""
+        spelled = self.index.spelling(qualified)
+        if spelled is not None:
+            return spelled, []
+        module, alias = self._module_to_import(qualified)
+        spelled = alias + qualified[len(module) :]
+        return spelled, [self._import_edit(module, alias)]
+
+    def _module_to_import(self, qualified: str) -> tuple[str, str]:
+        module = next(
+            (m for m in sorted(PREFERRED_ALIASES, key=len, reverse=True) if qualified.startswith(m + ".")),
+            qualified.partition(".")[0],
+        )
+        if module in self._reserved:
+            return module, self._reserved[module]
+        taken = self.index.names | set(self._reserved.values())
+        candidates = [PREFERRED_ALIASES.get(module, module.rpartition(".")[2]), module.replace(".", "_")]
+        alias = next((a for a in candidates if a not in taken), "_" + candidates[-1])
+        if "." in module and alias == module:
+            alias = module.replace(".", "_")
+        self._reserved[module] = alias
+        return module, alias
+
+    def _import_edit(self, module: str, alias: str) -> Edit:
+        line = codegen.import_statement(module, alias)
+        anchor = self._import_anchor()
+        if anchor is not None:
+            _, end = self.span(anchor)
+            return Edit(end, end, "\n" + line)
+        offset = self._top_insertion_offset()
+        return Edit(offset, offset, line + "\n")
+
+    def _import_anchor(self) -> cst.SimpleStatementLine | None:
+        statements = self.index.import_statements
+        return statements[-1] if statements else None
+
+    def _top_insertion_offset(self) -> int:
+        """After a module docstring, before the first statement."""
+        body = self.module.body
+        first = body[0] if body else None
+        if first is None:
+            return len(self.source)
+        if _is_docstring(first) and len(body) > 1:
+            first = body[1]
+        start, _ = self.span(first)
+        return start - len(self.indent_of(first))
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def may_match(source: str, rules: list[Rule]) -> bool:
+    """Cheap text test: no rule can fire in a file that mentions neither jax nor equinox."""
+    if "jax" not in source and "equinox" not in source:
+        return False
+    return any(_mentions_needles(source, rule) for rule in rules)
+
+
+def _mentions_needles(source: str, rule: Rule) -> bool:
+    return not rule.needles or any(n in source for n in rule.needles)
+
+
+def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Settings) -> list[Finding]:
+    if skips_file(source):
+        return []
+    index = ModuleIndex(module, settings.project_module_classes)
+    findings: list[Finding] = []
+    for rule in rules:
+        if _mentions_needles(source, rule):
+            findings.extend(rule.check(Context(source, module, index, settings, rule)))
+    if not findings:
+        return findings
+    suppressions = Suppressions.from_source(source)
+    lines = Lines(source)
+    return [f for f in findings if not suppressions.suppresses(lines.position(f.start).row, f.code)]
+
+
+def analyse(source: str, settings: Settings, fix: bool = False, use_filters: bool = True) -> Analysis:
+    """Findings for `source`; with `fix`, the fixed source and the findings left in it."""
+    rules = settings.rules()
+    if use_filters and not may_match(source, rules):
+        _syntax_check(source)  # a skipped file must still be valid Python, or the user never hears
+        return Analysis([], source)
+    module = parse(source)
+    findings = check_rules(source, module, rules, settings)
+    applied = 0
+    if fix and any(settings.fixable(f) for f in findings):
+        source, applied = _fix_to_fixpoint(source, module, rules, settings)
+        findings = check_rules(source, parse(source), rules, settings)
+    return Analysis(locate(findings, source), source, applied)
+
+
+def _fix_to_fixpoint(source: str, module: cst.Module, rules: list[Rule], settings: Settings) -> tuple[str, int]:
+    applied = 0
+    for _ in range(MAX_FIX_PASSES):
+        changed = False
+        for rule in rules:
+            fixes = [f.fix for f in check_rules(source, module, [rule], settings) if settings.fixable(f)]
+            edits, count = _compatible_edits(fixes)
+            if not edits:
+                continue
+            new_source = apply_edits(source, edits, module.default_newline)
+            try:
+                module = parse(new_source)
+            except ParseError as exc:
+                raise InternalError(
+                    f"{rule.code} produced a fix that does not parse ({exc.message} at line {exc.row}); "
+                    "the file was left as it was"
+                ) from None
+            source, applied, changed = new_source, applied + count, True
+        if not changed:
+            break
+    return source, applied
+
+
+def _compatible_edits(fixes: list[Fix | None]) -> tuple[list[Edit], int]:
+    """The edits of as many fixes as apply together; the rest wait for the next pass."""
+    chosen: list[Edit] = []
+    count = 0
+    for fix in fixes:
+        assert fix is not None
+        new = [e for e in fix.edits if e not in chosen]  # two fixes may add the same import
+        if any(_overlap(a, b) for a in new for b in chosen):
+            continue
+        chosen.extend(new)
+        count += 1
+    return sorted(chosen), count
+
+
+def _overlap(a: Edit, b: Edit) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def apply_edits(source: str, edits: list[Edit], newline: str = "\n") -> str:
+    out: list[str] = []
+    cursor = 0
+    for edit in sorted(edits):
+        out.append(source[cursor : edit.start])
+        out.append(edit.content.replace("\n", newline))
+        cursor = edit.end
+    out.append(source[cursor:])
+    return "".join(out)
+
+
+def locate(findings: list[Finding], source: str) -> list[Diagnostic]:
+    lines = Lines(source)
+    result = []
+    for f in sorted(findings, key=lambda f: (f.start, f.code)):
+        edits = tuple(
+            LocatedEdit(e.content, lines.position(e.start), lines.position(e.end)) for e in (f.fix.edits if f.fix else ())
+        )
+        result.append(
+            Diagnostic(
+                f.code,
+                f.name,
+                f.message,
+                lines.position(f.start),
+                lines.position(f.end),
+                f.fix.safety.value if f.fix else None,
+                f.fix.message if f.fix else None,
+                edits,
+            )
+        )
+    return result

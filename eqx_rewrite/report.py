@@ -1,0 +1,210 @@
+"""Findings as text, concise, json, github or sarif."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from . import __version__
+from .engine import Diagnostic, LocatedEdit, Position
+from .rule import all_rules, rule_url
+
+FORMATS = ("text", "concise", "json", "github", "sarif")
+
+
+@dataclass(frozen=True)
+class Located:
+    """A diagnostic in a named file, with the source lines text output quotes."""
+
+    filename: str
+    diagnostic: Diagnostic
+    line_text: str = ""
+
+
+def render(items: list[Located], fmt: str) -> str:
+    return RENDERERS[fmt](items)
+
+
+def _marker(d: Diagnostic) -> str:
+    return {"safe": " [*]", "unsafe": " [-]"}.get(d.fix_safety or "", "")
+
+
+def _concise(items: list[Located]) -> str:
+    return "".join(
+        f"{i.filename}:{i.diagnostic.location.row}:{i.diagnostic.location.col}: "
+        f"{i.diagnostic.code}{_marker(i.diagnostic)} {i.diagnostic.message}\n"
+        for i in items
+    )
+
+
+def _text(items: list[Located]) -> str:
+    out = []
+    for item in items:
+        d = item.diagnostic
+        out.append(f"{item.filename}:{d.location.row}:{d.location.col}: {d.code}{_marker(d)} {d.message}\n")
+        if item.line_text:
+            gutter = " " * len(str(d.location.row))
+            width = d.end_location.col - d.location.col if d.end_location.row == d.location.row else 1
+            out.append(f"{gutter} |\n{d.location.row} | {item.line_text}\n")
+            out.append(f"{gutter} | {' ' * (d.location.col - 1)}{'^' * max(width, 1)}\n")
+            if d.fix_message:
+                kind = "" if d.fix_safety == "safe" else " (unsafe: needs --unsafe-fixes)"
+                out.append(f"{gutter} = fix{kind}: {d.fix_message}\n")
+            out.append("\n")
+    return "".join(out)
+
+
+def summary(items: list[Located], fixed: int = 0, dry_run: bool = False) -> str:
+    safe = sum(1 for i in items if i.diagnostic.fix_safety == "safe")
+    unsafe = sum(1 for i in items if i.diagnostic.fix_safety == "unsafe")
+    parts = []
+    if fixed:
+        verb = "Would fix" if dry_run else "Fixed"
+        parts.append(f"{verb} {fixed} finding{'s' * (fixed != 1)}.")
+    if items:
+        parts.append(f"Found {len(items)} finding{'s' * (len(items) != 1)}")
+        extras = []
+        if safe:
+            extras.append(f"{safe} fixable with --fix")
+        if unsafe:
+            extras.append(f"{unsafe} more with --unsafe-fixes")
+        parts[-1] += f" ({', '.join(extras)})." if extras else "."
+    elif not fixed:
+        parts.append("All checks passed!")
+    return " ".join(parts) + "\n"
+
+
+def _position(p: Position) -> dict:
+    return {"row": p.row, "column": p.col}
+
+
+def _edit(e: LocatedEdit) -> dict:
+    return {"content": e.content, "location": _position(e.location), "end_location": _position(e.end_location)}
+
+
+def _json(items: list[Located]) -> str:
+    return json.dumps([json_object(i) for i in items], indent=2) + "\n"
+
+
+def json_object(item: Located) -> dict:
+    d = item.diagnostic
+    fix = None
+    if d.fix_safety is not None:
+        fix = {"applicability": d.fix_safety, "message": d.fix_message, "edits": [_edit(e) for e in d.edits]}
+    return {
+        "code": d.code,
+        "name": d.name,
+        "message": d.message,
+        "filename": item.filename,
+        "location": _position(d.location),
+        "end_location": _position(d.end_location),
+        "fix": fix,
+        "url": rule_url(d.code),
+    }
+
+
+def _github_escape(text: str, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _github(items: list[Located]) -> str:
+    out = []
+    for item in items:
+        d = item.diagnostic
+        props = (
+            f"file={_github_escape(item.filename, True)},line={d.location.row},col={d.location.col},"
+            f"endLine={d.end_location.row},endColumn={d.end_location.col},title={d.code} {d.name}"
+        )
+        out.append(f"::error {props}::{_github_escape(f'{d.code} {d.message}')}\n")
+    return "".join(out)
+
+
+def _sarif(items: list[Located]) -> str:
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": (rule.__doc__ or "").strip()},
+            "helpUri": rule_url(rule.code),
+        }
+        for rule in all_rules()
+    ]
+    index = {r["id"]: n for n, r in enumerate(rules)}
+    results = []
+    for item in items:
+        d = item.diagnostic
+        result = {
+            "ruleId": d.code,
+            "ruleIndex": index[d.code],
+            "level": "error",
+            "message": {"text": d.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": item.filename.replace("\\", "/")},
+                        "region": {
+                            "startLine": d.location.row,
+                            "startColumn": d.location.col,
+                            "endLine": d.end_location.row,
+                            "endColumn": d.end_location.col,
+                        },
+                    }
+                }
+            ],
+        }
+        if d.edits:
+            result["fixes"] = [
+                {
+                    "description": {"text": f"{d.fix_message} ({d.fix_safety})"},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": {"uri": item.filename.replace("\\", "/")},
+                            "replacements": [
+                                {
+                                    "deletedRegion": {
+                                        "startLine": e.location.row,
+                                        "startColumn": e.location.col,
+                                        "endLine": e.end_location.row,
+                                        "endColumn": e.end_location.col,
+                                    },
+                                    "insertedContent": {"text": e.content},
+                                }
+                                for e in d.edits
+                            ],
+                        }
+                    ],
+                }
+            ]
+        results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "eqx-rewrite",
+                        "version": __version__,
+                        "informationUri": "https://github.com/eqx-rewrite/eqx-rewrite",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2) + "\n"
+
+
+RENDERERS: dict[str, Callable[[list[Located]], str]] = {
+    "text": _text,
+    "concise": _concise,
+    "json": _json,
+    "github": _github,
+    "sarif": _sarif,
+}

@@ -1,0 +1,108 @@
+"""What a rule is, what it reports, and the registry of rules."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
+
+if TYPE_CHECKING:
+    from .engine import Context
+
+DOCS_URL = "https://github.com/eqx-rewrite/eqx-rewrite/blob/main/README.md#{code}"
+
+
+class Safety(str, enum.Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace source[start:end] (character offsets) with `content`."""
+
+    start: int
+    end: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    safety: Safety
+    message: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    message: str
+    start: int
+    end: int
+    fix: Fix | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    """A rule option settable under `[tool.eqx-rewrite.<CODE>]`."""
+
+    default: Any
+    kind: type
+    help: str
+    validate: Callable[[Any], bool] = lambda value: True
+
+
+class Rule:
+    """A rule finds one slow or wrong pattern; its docstring is what `--explain` prints.
+
+    The docstring has ruff's sections: What it does / Why is this bad? / Example / Use instead /
+    Fix safety / Verification.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    options: ClassVar[dict[str, Option]] = {}
+    # Cheap test on the raw text: a file that contains none of these cannot have a finding.
+    needles: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Rule]] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    if cls.code in REGISTRY:
+        raise ValueError(f"duplicate rule code {cls.code}")
+    REGISTRY[cls.code] = cls
+    return cls
+
+
+def all_rules() -> list[type[Rule]]:
+    from . import rules  # noqa: F401  (importing the package registers every rule)
+
+    return [REGISTRY[code] for code in sorted(REGISTRY)]
+
+
+def rule_url(code: str) -> str:
+    return DOCS_URL.format(code=code.lower())
+
+
+@dataclass
+class RuleSelection:
+    """Which codes are enabled: `select`/`ignore` take codes or prefixes, as in ruff."""
+
+    select: tuple[str, ...] = ("EQX",)
+    ignore: tuple[str, ...] = ()
+
+    def enabled(self, code: str) -> bool:
+        def best(prefixes: tuple[str, ...]) -> int:
+            return max((len(p) for p in prefixes if code.startswith(p)), default=-1)
+
+        # The more specific of select and ignore wins, as in ruff.
+        selected = best(self.select)
+        ignored = best(self.ignore)
+        return selected >= 0 and selected > ignored
