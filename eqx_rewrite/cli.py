@@ -20,6 +20,12 @@ from .runner import FileResult, Job, analyse_text, run, write_fixes
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+class Failure(click.ClickException):
+    """A usage or configuration error: one line on stderr, exit 2."""
+
+    exit_code = EXIT_ERROR
+
+
 def _codes(values: tuple[str, ...]) -> list[str]:
     return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
 
@@ -57,7 +63,7 @@ def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, std
         config = load_config(config_path or find_config(_config_start(paths, stdin_filename)))
         settings = _settings(config, select, ignore, unsafe_fixes)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failure(str(exc)) from None
     job = Job(settings, mode != "check", config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
     if stdin_filename is not None:
         sys.exit(_run_stdin(stdin_filename, job, mode, output_format, exit_zero, quiet))
@@ -91,7 +97,7 @@ def _list_rules() -> None:
 def _explain(code: str) -> None:
     rule = REGISTRY.get(code.upper()) if all_rules() else None
     if rule is None:
-        raise click.ClickException(f"unknown rule code {code!r}; see --list-rules")
+        raise Failure(f"unknown rule code {code!r}; see --list-rules")
     click.echo(f"# {rule.code} {rule.name}\n\n{inspect.cleandoc(rule.__doc__ or '')}")
     for name, option in rule.options.items():
         click.echo(f"\nOption `{name}` (default {option.default!r}): {option.help}")
@@ -102,7 +108,7 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
     try:
         files = list(discover(roots, config.exclude + config.extend_exclude, config.root))
     except FileError as exc:
-        raise click.ClickException(exc.message) from None
+        raise Failure(exc.message) from None
     results = run(files, job, jobs)
     if mode == "fix":
         write_fixes(results)

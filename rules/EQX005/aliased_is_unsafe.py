@@ -1,0 +1,15 @@
+# expect: EQX005
+# fix: unsafe
+# behaviour: kept
+# The model was stored in a list before the surgery: the list's copy saw the change before, and
+# keeps the old weights after, so the fix is only offered as unsafe.
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+
+
+def run():
+    model = eqx.nn.Linear(3, 3, key=jr.PRNGKey(0))
+    history = [model]
+    object.__setattr__(model, "weight", 2 * model.weight)
+    return model(jnp.ones(3)), len(history)

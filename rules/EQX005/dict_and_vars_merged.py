@@ -1,0 +1,14 @@
+# expect: EQX005, EQX005
+# fix: safe
+# behaviour: kept
+# Two consecutive writes to one object become one tree_at with a tuple of places.
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+
+
+def run():
+    linear = eqx.nn.Linear(4, 4, key=jr.PRNGKey(0))
+    linear.__dict__["weight"] = jnp.eye(4)
+    vars(linear)["bias"] = jnp.zeros(4)
+    return linear(jnp.arange(4.0))

@@ -1,0 +1,62 @@
+"""Every golden case: findings, exact fix text, idempotency, and run() before vs after under JAX."""
+
+import pytest
+
+from catalogue import assert_same, cases, leaves, load
+from eqx_rewrite.engine import Settings, analyse
+
+CASES = cases()
+UNSAFE = Settings(unsafe_fixes=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_reports_exactly_the_expected_codes(case):
+    found = analyse(case.path.read_text(), Settings()).diagnostics
+    assert sorted(d.code for d in found) == sorted(case.expect)
+    if case.expect:
+        assert {d.fix_safety or "none" for d in found} == {case.fix}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_fix_text_is_exact_and_idempotent(case):
+    source = case.path.read_text()
+    fixed = analyse(source, UNSAFE, fix=True)
+    if not case.expected_path.exists():
+        assert fixed.fixed_source == source, "a case without an expected output must not change"
+        return
+    assert fixed.fixed_source == case.expected_path.read_text()
+    again = analyse(fixed.fixed_source, UNSAFE, fix=True)
+    assert again.fixed_source == fixed.fixed_source, "--fix twice differs from --fix once"
+    assert not [d for d in fixed.diagnostics if d.code in case.expect], "--check still reports after --fix"
+
+
+def test_safe_fixes_apply_without_unsafe_flag():
+    for case in CASES:
+        if case.fix == "safe":
+            fixed = analyse(case.path.read_text(), Settings(), fix=True).fixed_source
+            assert fixed == case.expected_path.read_text(), case.id
+
+
+def test_unsafe_fixes_need_the_flag():
+    for case in CASES:
+        if case.fix == "unsafe":
+            source = case.path.read_text()
+            assert analyse(source, Settings(), fix=True).fixed_source == source, case.id
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.expected_path.exists()], ids=lambda c: c.id)
+def test_rewrite_keeps_or_corrects_behaviour(case, tmp_path):
+    before = load(case.path)
+    after = load(case.path, case.expected_path.read_text(), tmp_path)
+    if case.behaviour == "kept":
+        assert_same(before.run(), after.run())
+    else:
+        assert case.behaviour == "changed"
+        assert_same(after.run(), before.reference())
+        with pytest.raises(AssertionError):
+            assert_same(before.run(), before.reference())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_case_runs(case):
+    assert leaves(load(case.path).run())

@@ -1,0 +1,91 @@
+"""[tool.eqx-rewrite]: discovery, validation with clear errors, flags overriding config."""
+
+import json
+
+import pytest
+
+from catalogue import RULES_DIR
+from eqx_rewrite.config import ConfigError, find_config, load_config
+
+SURGERY = (RULES_DIR / "EQX005" / "setattr_replace_layer.py").read_text()
+SCAN_BUG = (RULES_DIR / "EQX006" / "def_body_reads_init.py").read_text()
+
+
+def write(tmp_path, table):
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[project]\nname = 'x'\n\n[tool.eqx-rewrite]\n" + table)
+    return path
+
+
+def test_found_walking_up_from_the_first_path(tmp_path):
+    path = write(tmp_path, 'select = ["EQX005"]\n')
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    assert find_config(tmp_path / "a" / "b" / "m.py") == path
+    assert load_config(path).select == ["EQX005"]
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("colour = 1\n", "pyproject.toml:5: unknown key `colour` in [tool.eqx-rewrite]"),
+        ('select = "EQX005"\n', "pyproject.toml:5: `select` must be a list of rule codes or prefixes"),
+        ('ignore = ["F401"]\n', "pyproject.toml:5: `ignore`: unknown rule code or prefix 'F401'"),
+        ("line-length = 5\n", "`line-length` must be an integer from 20 to 320"),
+        ('unsafe-fixes = "yes"\n', "`unsafe-fixes` must be true or false"),
+        ("[tool.eqx-rewrite.EQX005]\nspeed = 3\n", "unknown option `speed` for EQX005"),
+        ("select = [\n", "invalid TOML"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path, table, message):
+    path = write(tmp_path, table)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert message in str(err.value)
+
+
+def test_bad_config_is_one_line_exit_2(tmp_path, run_cli):
+    write(tmp_path, "colour = 1\n")
+    (tmp_path / "m.py").write_text(SURGERY)
+    r = run_cli("m.py")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "unknown key `colour`" in r.stderr
+
+
+def test_flags_override_config(tmp_path, run_cli):
+    write(tmp_path, 'select = ["EQX005"]\nunsafe-fixes = true\n')
+    (tmp_path / "a.py").write_text(SURGERY)
+    (tmp_path / "b.py").write_text(SCAN_BUG)
+    codes = lambda r: sorted(d["code"] for d in json.loads(r.stdout))
+    assert codes(run_cli("--output-format", "json", ".")) == ["EQX005"]
+    assert codes(run_cli("--output-format", "json", "--select", "EQX006", ".")) == ["EQX006"]
+    run_cli("--fix", "--no-unsafe-fixes", "--select", "EQX006", ".")
+    assert (tmp_path / "b.py").read_text() == SCAN_BUG
+    run_cli("--fix", "--select", "EQX006", ".")  # unsafe-fixes from config
+    assert (tmp_path / "b.py").read_text() != SCAN_BUG
+
+
+def test_per_file_ignores(tmp_path, run_cli):
+    write(tmp_path, '[tool.eqx-rewrite.per-file-ignores]\n"tests/*" = ["EQX005"]\n')
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "t.py").write_text(SURGERY)
+    (tmp_path / "m.py").write_text(SURGERY)
+    r = run_cli("--output-format", "json", ".")
+    assert [d["filename"] for d in json.loads(r.stdout)] == ["m.py"]
+
+
+def test_explicit_config_flag(tmp_path, run_cli):
+    other = tmp_path / "conf" / "pyproject.toml"
+    other.parent.mkdir()
+    other.write_text('[tool.eqx-rewrite]\nignore = ["EQX005"]\n')
+    (tmp_path / "m.py").write_text(SURGERY)
+    assert run_cli("--config", other, "m.py").returncode == 0
+
+
+def test_line_length_follows_black(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 60\n\n[tool.eqx-rewrite]\n")
+    src = SURGERY.replace("object.__setattr__(mlp, \"layers\", tuple(layers))  # swap the head",
+                          "object.__setattr__(mlp, \"layers\", tuple(layers))")
+    (tmp_path / "m.py").write_text(src)
+    run_cli("--fix", "m.py")
+    fixed = (tmp_path / "m.py").read_text()
+    assert "    mlp = eqx.tree_at(\n        lambda mlp: mlp.layers, mlp, tuple(layers)\n    )\n" in fixed

@@ -1,0 +1,101 @@
+"""Bad input gets a one-line error with file and line; nothing is ever lost or half-written."""
+
+import stat
+
+import pytest
+
+from catalogue import RULES_DIR
+from eqx_rewrite.files import FileError, read_source, write_atomic
+
+SURGERY = (RULES_DIR / "EQX005" / "setattr_replace_layer.py").read_text()
+SURGERY_FIXED = (RULES_DIR / "EQX005" / "setattr_replace_layer.expected.py").read_text()
+
+
+def test_syntax_error_is_reported_and_other_files_go_on(tmp_path, run_cli):
+    (tmp_path / "bad.py").write_text("import equinox as eqx\n\ndef f(:\n    pass\n")
+    (tmp_path / "good.py").write_text(SURGERY)
+    r = run_cli("--fix", ".")
+    assert r.returncode == 2
+    assert r.stderr.startswith("bad.py:3:")
+    assert "error: SyntaxError" in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path / "good.py").read_text() == SURGERY_FIXED
+    assert (tmp_path / "bad.py").read_text().startswith("import equinox")
+
+
+def test_syntax_error_in_a_file_without_jax(tmp_path, run_cli):
+    (tmp_path / "bad.py").write_text("x = (\n")
+    r = run_cli("bad.py")
+    assert r.returncode == 2 and r.stderr.startswith("bad.py:1:")
+
+
+def test_crlf_stays_crlf(tmp_path, run_cli):
+    path = tmp_path / "m.py"
+    path.write_bytes(SURGERY.replace("\n", "\r\n").encode())
+    assert run_cli("--fix", "m.py").returncode == 0
+    assert path.read_bytes() == SURGERY_FIXED.replace("\n", "\r\n").encode()
+
+
+def test_bom_and_latin1_declaration_are_kept(tmp_path, run_cli):
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(b"\xef\xbb\xbf" + SURGERY.encode())
+    latin = tmp_path / "latin.py"
+    latin.write_bytes(("# -*- coding: latin-1 -*-\n# caf\xe9\n" + SURGERY).encode("latin-1"))
+    assert run_cli("--fix", ".").returncode == 0
+    assert bom.read_bytes() == b"\xef\xbb\xbf" + SURGERY_FIXED.encode()
+    assert latin.read_bytes() == ("# -*- coding: latin-1 -*-\n# caf\xe9\n" + SURGERY_FIXED).encode("latin-1")
+
+
+def test_invalid_utf8_is_reported_with_its_line(tmp_path, run_cli):
+    path = tmp_path / "m.py"
+    path.write_bytes(b"import jax\nx = '\xff'\n")
+    r = run_cli("m.py")
+    assert r.returncode == 2
+    assert r.stderr.startswith("m.py:2:6: error: file is not valid utf-8")
+    assert path.read_bytes() == b"import jax\nx = '\xff'\n"
+
+
+def test_read_only_file_is_not_replaced(tmp_path, run_cli):
+    path = tmp_path / "m.py"
+    path.write_text(SURGERY)
+    path.chmod(0o444)
+    r = run_cli("--fix", "m.py")
+    assert r.returncode == 2 and "read-only" in r.stderr
+    assert path.read_text() == SURGERY
+
+
+def test_permissions_are_kept(tmp_path, run_cli):
+    path = tmp_path / "m.py"
+    path.write_text(SURGERY)
+    path.chmod(0o750)
+    assert run_cli("--fix", "m.py").returncode == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o750
+
+
+def test_file_changed_between_read_and_write_is_not_overwritten(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(SURGERY)
+    original = read_source(path)
+    path.write_text(SURGERY + "# edited meanwhile\n")
+    with pytest.raises(FileError, match="changed on disk"):
+        write_atomic(original, SURGERY_FIXED)
+    assert path.read_text() == SURGERY + "# edited meanwhile\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.py"], "temporary file left behind"
+
+
+def test_unreadable_path_is_reported(tmp_path, run_cli):
+    r = run_cli("missing.py")
+    assert r.returncode == 2 and "missing.py" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fix_that_would_not_parse_is_never_written(tmp_path, monkeypatch):
+    from eqx_rewrite import engine
+    from eqx_rewrite.runner import Job, analyse_path
+
+    path = tmp_path / "m.py"
+    path.write_text(SURGERY)
+    real_apply = engine.apply_edits
+    monkeypatch.setattr(engine, "apply_edits", lambda *a: real_apply(*a) + "\n)(\n")
+    result = analyse_path(path, Job(engine.Settings(), fix=True, root=tmp_path))
+    assert result.error is not None and "does not parse" in result.error.message
+    assert not result.changed
+    assert path.read_text() == SURGERY
