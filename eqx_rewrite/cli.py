@@ -150,7 +150,7 @@ def _diff(result: FileResult) -> str:
 
 def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True) -> int:
     items = [
-        Located(str(r.path), d, _line(r.fixed_source if mode == "fix" and r.fixed_source else r.source, d.location.row))
+        Located(str(r.path), d, _line(r.fixed_source if r.found is not None and r.fixed_source else r.source, d.location.row))
         for r in results
         for d in r.diagnostics
     ]

@@ -77,9 +77,10 @@ class Diagnostic:
 
 @dataclass
 class Analysis:
-    diagnostics: list[Diagnostic]
+    diagnostics: list[Diagnostic]  # in the fixed source, when fixing
     fixed_source: str
     fixes_applied: int = 0
+    found: list[Diagnostic] | None = None  # in the original source, when fixes were applied
 
 
 class Lines:
@@ -264,11 +265,11 @@ def analyse(source: str, settings: Settings, fix: bool = False, use_filters: boo
         return Analysis([], source)
     module = parse(source)
     findings = check_rules(source, module, rules, settings)
-    applied = 0
-    if fix and any(settings.fixable(f) for f in findings):
-        source, applied = _fix_to_fixpoint(source, module, rules, settings)
-        findings = check_rules(source, parse(source), rules, settings)
-    return Analysis(locate(findings, source), source, applied)
+    if not (fix and any(settings.fixable(f) for f in findings)):
+        return Analysis(locate(findings, source), source)
+    fixed, applied = _fix_to_fixpoint(source, module, rules, settings)
+    remaining = check_rules(fixed, parse(fixed), rules, settings)
+    return Analysis(locate(remaining, fixed), fixed, applied, locate(findings, source))
 
 
 def _fix_to_fixpoint(source: str, module: cst.Module, rules: list[Rule], settings: Settings) -> tuple[str, int]:

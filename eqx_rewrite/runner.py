@@ -46,6 +46,7 @@ class FileResult:
     fixes_applied: int = 0
     error: Error | None = None
     original: SourceFile | None = None
+    found: list[Diagnostic] | None = None  # findings in the original source, when fixes were made
 
     @property
     def changed(self) -> bool:
@@ -66,7 +67,7 @@ def analyse_text(text: str, path: Path, job: Job) -> FileResult:
         message = f"internal error in eqx-rewrite ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, [], text, error=Error(1, 1, message))
     fixed = analysis.fixed_source if job.fix else None
-    return FileResult(path, analysis.diagnostics, text, fixed, analysis.fixes_applied)
+    return FileResult(path, analysis.diagnostics, text, fixed, analysis.fixes_applied, found=analysis.found)
 
 
 def analyse_path(path: Path, job: Job) -> FileResult:
@@ -100,6 +101,14 @@ def write_fixes(results: list[FileResult]) -> None:
         try:
             write_atomic(result.original, result.fixed_source)
         except FileError as exc:
-            result.error = Error(exc.row, exc.col, exc.message)
+            _unfixed(result, Error(exc.row, exc.col, exc.message))
         except (OSError, UnicodeEncodeError) as exc:
-            result.error = Error(1, 1, f"cannot write fixes: {exc}")
+            _unfixed(result, Error(1, 1, f"cannot write fixes: {exc}"))
+
+
+def _unfixed(result: FileResult, error: Error) -> None:
+    """The file kept its original text, so its original findings are the ones that stand."""
+    result.error = error
+    result.diagnostics = result.found or result.diagnostics
+    result.fixed_source = None
+    result.fixes_applied = 0

@@ -1,6 +1,9 @@
 """Bad input gets a one-line error with file and line; nothing is ever lost or half-written."""
 
+import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -54,12 +57,39 @@ def test_invalid_utf8_is_reported_with_its_line(tmp_path, run_cli):
     assert path.read_bytes() == b"import jax\nx = '\xff'\n"
 
 
-def test_read_only_file_is_not_replaced(tmp_path, run_cli):
+def test_read_only_file_is_not_replaced(tmp_path, run_cli, monkeypatch):
+    if os.geteuid() == 0:
+        pytest.skip("root may write read-only files; covered by the next test")
     path = tmp_path / "m.py"
     path.write_text(SURGERY)
     path.chmod(0o444)
     r = run_cli("--fix", "m.py")
     assert r.returncode == 2 and "read-only" in r.stderr
+    assert path.read_text() == SURGERY
+
+
+def test_read_only_file_is_not_replaced_where_the_os_forbids_writing(tmp_path, monkeypatch):
+    path = tmp_path / "m.py"
+    path.write_text(SURGERY)
+    original = read_source(path)
+    monkeypatch.setattr(os, "access", lambda p, mode: False)
+    with pytest.raises(FileError, match="read-only"):
+        write_atomic(original, SURGERY_FIXED)
+    assert path.read_text() == SURGERY
+
+
+def test_failed_write_reports_the_findings_that_stand(tmp_path, run_cli):
+    path = tmp_path / "m.py"
+    path.write_text(SURGERY)
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os\n_access = os.access\nos.access = lambda p, mode: False if mode & os.W_OK else _access(p, mode)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "eqx_rewrite", "--fix", "m.py"],
+        cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+    )
+    assert r.returncode == 2 and "m.py:1:1: error: file is read-only" in r.stderr
+    assert "m.py:14:5: EQX005" in r.stdout and "All checks passed" not in r.stdout
     assert path.read_text() == SURGERY
 
 
