@@ -15,8 +15,14 @@ def render(code: str, line_length: int, indent: str = "") -> str:
     """
     import black  # only fixes need black; a plain --check never pays for the import
 
-    mode = black.Mode(line_length=max(line_length - len(indent), MIN_WIDTH))
-    formatted = black.format_str(textwrap.dedent(code), mode=mode).rstrip("\n")
+    code = textwrap.dedent(code)
+    if indent:
+        # Inside a block black spaces nested defs by one blank line, not two: give it that context.
+        code = "def _eqx_rewrite_block():\n" + textwrap.indent(code, "    ")
+    width = max(line_length - len(indent) + (4 if indent else 0), MIN_WIDTH)
+    formatted = black.format_str(code, mode=black.Mode(line_length=width)).rstrip("\n")
+    if indent:
+        formatted = textwrap.dedent(formatted.split("\n", 1)[1])
     lines = formatted.split("\n")
     return "\n".join([lines[0]] + [indent + line if line else line for line in lines[1:]])
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .engine import Diagnostic, InternalError, ParseError, Settings, analyse
+from .project import module_class_names
 from .files import FileError, SourceFile, excluded, read_source, write_atomic
 from .rule import RuleSelection
 
@@ -81,12 +82,23 @@ def analyse_path(path: Path, job: Job) -> FileResult:
 
 
 def run(paths: list[Path], job: Job, jobs: int | None = None) -> list[FileResult]:
+    job = replace(job, settings=replace(job.settings, project_module_classes=_project_classes(paths)))
     workers = min(jobs or os.cpu_count() or 1, len(paths))
     if workers <= 1 or len(paths) < POOL_THRESHOLD:
         return [analyse_path(p, job) for p in paths]
     chunksize = max(1, len(paths) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_analyse_path_star, [(p, job) for p in paths], chunksize=chunksize))
+
+
+def _project_classes(paths: list[Path]) -> frozenset[str]:
+    texts = []
+    for path in paths:
+        try:
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue  # reported when the file itself is analysed
+    return module_class_names(texts)
 
 
 def _analyse_path_star(args: tuple[Path, Job]) -> FileResult:

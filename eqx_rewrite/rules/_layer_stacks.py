@@ -1,0 +1,409 @@
+"""Finding stacks of identical layers in a Module class: how they are built and how they are applied.
+
+A stack is found in `__init__` (a comprehension, an append loop, or written-out fields), then every
+use of it in the class's methods is classified: a uniform chain we can scan over, `len(...)`, or a
+use that blocks the rewrite (indexing, `reversed`, collecting per-layer outputs...).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ..index import ClassInfo, dotted
+from ._calls import argument
+from ._names import names_in, target_names
+
+SPLIT = "jax.random.split"
+COLLECTING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
+LOOP_EXITS = (cst.Break, cst.Continue, cst.Return, cst.Yield, cst.Await)
+
+
+@dataclass
+class Build:
+    """How `__init__` builds the stack."""
+
+    statements: list[cst.SimpleStatementLine | cst.For]  # replaced / removed by the fix
+    ctor: cst.Call  # one layer's constructor call
+    key_arg: cst.BaseExpression | None  # the argument of `ctor` that carries the layer's key
+    layer_keys: list[cst.BaseExpression] | None  # per layer (written-out fields)
+    keys_iter: cst.BaseExpression | None  # what the comprehension iterated over
+    loop_var: str | None
+    count: cst.BaseExpression | int | None
+    report: cst.CSTNode
+
+
+@dataclass
+class Site:
+    """One place the stack is applied as a chain."""
+
+    statements: list[cst.CSTNode]  # replaced by the scan
+    body: list[cst.CSTNode]  # one step, with the layer bound to `layer_var`
+    layer_var: str
+    carry: list[str]
+    keys: cst.BaseExpression | None = None  # scanned alongside the layers (zip with keys)
+    key_var: str | None = None
+    field_nodes: list[cst.CSTNode] = field(default_factory=list)  # `self.lK` inside the body, per step
+
+
+@dataclass
+class Stack:
+    cls: ClassInfo
+    fields: list[str]  # the fields it occupies today: one list, or N written-out fields
+    build: Build
+    sites: list[Site] = field(default_factory=list)
+    lens: list[cst.Call] = field(default_factory=list)
+    blocker: str | None = None
+
+
+def self_attribute(node: cst.CSTNode, names: set[str] | None = None) -> str | None:
+    if (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == "self"
+        and (names is None or node.attr.value in names)
+    ):
+        return node.attr.value
+    return None
+
+
+def method_statements(fn: cst.FunctionDef) -> list[cst.BaseStatement]:
+    return list(fn.body.body) if isinstance(fn.body, cst.IndentedBlock) else []
+
+
+def assigned_self_field(stmt: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        name = self_attribute(small.targets[0].target)
+        if name is not None:
+            return name, small.value
+    return None
+
+
+# --- builds --------------------------------------------------------------------------------------
+def list_builds(ctx, info: ClassInfo) -> dict[str, Build]:
+    """Fields assigned one list of identical layers in `__init__`."""
+    init = info.methods.get("__init__")
+    if init is None:
+        return {}
+    statements = method_statements(init)
+    builds = {}
+    for stmt in statements:
+        assigned = assigned_self_field(stmt)
+        if assigned is None:
+            continue
+        name, value = assigned
+        build = _comprehension(ctx, init, value, stmt) or _append_loop(ctx, init, statements, value, stmt)
+        if build is not None:
+            builds[name] = build
+    return builds
+
+
+def _comprehension(ctx, init, value: cst.BaseExpression, stmt) -> Build | None:
+    if isinstance(value, cst.Call) and dotted(value.func) in ("list", "tuple") and len(value.args) == 1:
+        value = value.args[0].value
+    if not isinstance(value, (cst.ListComp, cst.GeneratorExp)):
+        return None
+    comp = value.for_in
+    if comp.ifs or comp.inner_for_in is not None or comp.asynchronous or not isinstance(comp.target, cst.Name):
+        return None
+    return _layer_build(ctx, init, value.elt, comp.target.value, comp.iter, [stmt], stmt)
+
+
+def _append_loop(ctx, init, statements, value, stmt) -> Build | None:
+    """`layers = []; for k in keys: layers.append(Ctor(..., key=k)); self.f = layers`."""
+    if not isinstance(value, cst.Name):
+        return None
+    name = value.value
+    empty = next((s for s in statements if _assigns_empty_list(s, name)), None)
+    loop = next((s for s in statements if isinstance(s, cst.For) and _appends_to(s, name)), None)
+    if empty is None or loop is None or loop.orelse is not None or not isinstance(loop.target, cst.Name):
+        return None
+    uses = [n for n in names_in(init.body).loads_of(name)]
+    if len(uses) != 2:  # the append and the assignment to the field
+        return None
+    ctor = loop.body.body[0].body[0].value.args[0].value
+    return _layer_build(ctx, init, ctor, loop.target.value, loop.iter, [empty, loop], stmt)
+
+
+def _assigns_empty_list(stmt, name: str) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    return (
+        isinstance(small, cst.Assign)
+        and [t.target.value for t in small.targets if isinstance(t.target, cst.Name)] == [name]
+        and isinstance(small.value, cst.List)
+        and not small.value.elements
+    )
+
+
+def _appends_to(loop: cst.For, name: str) -> bool:
+    body = loop.body.body if isinstance(loop.body, cst.IndentedBlock) else []
+    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+        return False
+    expr = body[0].body[0]
+    call = expr.value if isinstance(expr, cst.Expr) else None
+    return (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and dotted(call.func) == f"{name}.append"
+        and len(call.args) == 1
+    )
+
+
+def _layer_build(ctx, init, ctor, var: str, iterable, statements, report) -> Build | None:
+    if ctx.index.constructed_module(ctor) is None:
+        return None
+    uses = [a for a in ctor.args if names_in(a.value).reads(var)]
+    if not uses:
+        return _same_key_build(ctx, ctor, var, iterable, statements, report)
+    if len(uses) != 1 or not (isinstance(uses[0].value, cst.Name) and uses[0].value.value == var):
+        return None  # the loop variable changes more than the key: widths, rates... differ per layer
+    if not _is_split(ctx, init, iterable):
+        return None
+    return Build(statements, ctor, uses[0].value, None, iterable, var, _split_count(ctx, init, iterable), report)
+
+
+def _same_key_build(ctx, ctor, var, iterable, statements, report) -> Build | None:
+    """`[Ctor(..., key=key) for _ in range(n)]`: every layer is initialised identically."""
+    key = next((a.value for a in ctor.args if a.keyword is not None and a.keyword.value == "key"), None)
+    if key is None or not (isinstance(iterable, cst.Call) and dotted(iterable.func) == "range"):
+        return None
+    if len(iterable.args) != 1 or iterable.args[0].star:
+        return None
+    count = iterable.args[0].value
+    return Build(statements, ctor, key, None, None, var, _literal(count) or count, report)
+
+
+def _is_split(ctx, init, node) -> bool:
+    if isinstance(node, cst.Call):
+        return ctx.index.refers_to(node.func, SPLIT)
+    if isinstance(node, cst.Name):
+        values = _local_values(init, node.value)
+        return len(values) == 1 and _is_split(ctx, init, values[0])
+    return False
+
+
+def _split_count(ctx, init, node):
+    if isinstance(node, cst.Name):
+        node = _local_values(init, node.value)[0]
+    count = argument(node, 1, "num")
+    if count is None:
+        return 2  # jax.random.split's default
+    return _literal(count) or count
+
+
+def _literal(node) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.value)
+    return None
+
+
+def _local_values(fn: cst.FunctionDef, name: str) -> list[cst.BaseExpression]:
+    values = []
+    for stmt in method_statements(fn):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and any(name in target_names(t.target) for t in small.targets):
+                    values.append(small.value)
+    return values
+
+
+def named_builds(ctx, info: ClassInfo, min_fields: int) -> list[tuple[list[str], Build]]:
+    """Written-out fields `self.l1 = Ctor(..., key=k1)` ... identical but for the key."""
+    init = info.methods.get("__init__")
+    if init is None:
+        return []
+    groups: dict[tuple[str, str], list[tuple[int, str, cst.Call, cst.SimpleStatementLine, cst.BaseExpression]]] = {}
+    for stmt in method_statements(init):
+        assigned = assigned_self_field(stmt)
+        match = re.fullmatch(r"(.*?)(\d+)", assigned[0]) if assigned else None
+        if match is None or ctx.index.constructed_module(assigned[1]) is None:
+            continue
+        call = assigned[1]
+        key = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "key"), None)
+        if key is None:
+            continue
+        shape = _text_without(ctx, call, key)
+        groups.setdefault((match.group(1), shape), []).append((int(match.group(2)), assigned[0], call, stmt, key))
+    found = []
+    for members in groups.values():
+        members.sort()
+        numbers = [m[0] for m in members]
+        if len(members) < min_fields or numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+            continue
+        names = [m[1] for m in members]
+        if not _declared_consecutively(info, names):
+            continue
+        build = Build([m[3] for m in members], members[0][2], members[0][4], [m[4] for m in members], None, None, len(members), members[0][3])
+        found.append((names, build))
+    return found
+
+
+def _text_without(ctx, node: cst.CSTNode, hole: cst.CSTNode) -> str:
+    start, end = ctx.span(node)
+    hole_start, hole_end = ctx.span(hole)
+    return ctx.source[start:hole_start] + "\0" + ctx.source[hole_end:end]
+
+
+def _declared_consecutively(info: ClassInfo, names: list[str]) -> bool:
+    order = list(info.fields)
+    if not all(n in order for n in names):
+        return False
+    first = order.index(names[0])
+    return order[first : first + len(names)] == names
+
+
+# --- uses ----------------------------------------------------------------------------------------
+def field_uses(ctx, info: ClassInfo, fields: set[str]) -> list[cst.Attribute]:
+    uses = []
+    for method in info.methods.values():
+        collector = _SelfAttributes(fields)
+        method.visit(collector)
+        uses.extend(collector.found)
+    return uses
+
+
+class _SelfAttributes(cst.CSTVisitor):
+    def __init__(self, fields: set[str]):
+        self.fields = fields
+        self.found: list[cst.Attribute] = []
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self_attribute(node, self.fields):
+            self.found.append(node)
+
+
+def describe(ctx, node: cst.CSTNode) -> str:
+    """Short source text of a use, for messages."""
+    parent = ctx.parent(node)
+    if isinstance(parent, (cst.Subscript, cst.Call, cst.Arg)):
+        node = parent if not isinstance(parent, cst.Arg) else ctx.parent(parent)
+    text = " ".join(ctx.source[slice(*ctx.span(node))].split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
+    """A `for layer in self.f:` (or zip with keys) chain; a blocker message; or None if not a loop."""
+    parent = ctx.parent(use)
+    keys = None
+    loop = parent if isinstance(parent, cst.For) and parent.iter is use else None
+    if loop is None and isinstance(parent, cst.Arg):
+        call = ctx.parent(parent)
+        owner = ctx.parent(call)
+        if (
+            isinstance(call, cst.Call)
+            and dotted(call.func) == "zip"
+            and len(call.args) == 2
+            and call.args[0] is parent
+            and isinstance(owner, cst.For)
+            and owner.iter is call
+        ):
+            loop, keys = owner, call.args[1].value
+    if loop is None:
+        return None
+    target = loop.target
+    if keys is not None:
+        names = target_names(target)
+        if not (isinstance(target, cst.Tuple) and len(names) == 2 and len(target.elements) == 2):
+            return "the loop unpacks its target in a way the rewrite cannot keep"
+        layer_var, key_var = names
+    elif isinstance(target, cst.Name):
+        layer_var, key_var = target.value, None
+    else:
+        return "the loop unpacks its target in a way the rewrite cannot keep"
+    if loop.orelse is not None:
+        return "the loop has an `else` clause"
+    body = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else [loop.body]
+    problem = _body_problem(body, layer_var, key_var)
+    if problem:
+        return problem
+    carry = _carry(body, exclude={layer_var, key_var})
+    if not carry:
+        return None  # nothing chains from one layer to the next: side by side, not a stack
+    return Site([loop], body, layer_var, carry, keys, key_var)
+
+
+def _body_problem(body: list[cst.CSTNode], *loop_vars) -> str | None:
+    finder = _Exits()
+    for stmt in body:
+        stmt.visit(finder)
+    if finder.exit:
+        return f"the loop body uses `{finder.exit}`"
+    if finder.collects:
+        return f"the loop collects per-layer results in `{finder.collects}`"
+    return None
+
+
+class _Exits(cst.CSTVisitor):
+    def __init__(self):
+        self.exit: str | None = None
+        self.collects: str | None = None
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False  # a nested function's return is its own
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, LOOP_EXITS) and self.exit is None:
+            self.exit = type(node).__name__.lower()
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in COLLECTING_METHODS
+            and self.collects is None
+        ):
+            self.collects = cst.Module([]).code_for_node(node.func.value)
+        return super().on_visit(node)
+
+
+def _carry(body: list[cst.CSTNode], exclude: set) -> list[str]:
+    """Names a step reads before it assigns them: what flows from one layer to the next."""
+    bound = set().union(*(names_in(s).bound for s in body))
+    assigned: set[str] = set()
+    carry: list[str] = []
+    for stmt in body:
+        names = names_in(stmt)
+        for load in names.loads:
+            name = load.value
+            if name in bound and name not in assigned and name not in carry and name not in exclude:
+                carry.append(name)
+        assigned |= names.bound
+    return carry
+
+
+def body_temporaries(body: list[cst.CSTNode], carry: list[str], exclude: set) -> set[str]:
+    """Names a step assigns that do not flow to the next step: they vanish inside the scan."""
+    return set().union(*(names_in(s).bound for s in body)) - set(carry) - exclude
+
+
+def chain_site(ctx, info: ClassInfo, fields: list[str], uses: list[cst.Attribute]) -> Site | str | None:
+    """`x = f(self.l1(x)); x = f(self.l2(x)); ...`: consecutive statements differing only in the field."""
+    by_field = {}
+    for use in uses:
+        stmt = next((a for a in ctx.ancestors(use) if isinstance(a, cst.SimpleStatementLine)), None)
+        if stmt is None or use.attr.value in by_field:
+            return f"`{describe(ctx, use)}` uses one layer on its own"
+        by_field[use.attr.value] = (stmt, use)
+    statements = [by_field[f][0] for f in fields]
+    parent = ctx.parent(statements[0])
+    siblings = list(parent.body) if isinstance(parent, (cst.IndentedBlock, cst.Module)) else []
+    if any(ctx.parent(s) is not parent for s in statements) or not siblings:
+        return f"`{describe(ctx, by_field[fields[1]][1])}` is not applied in the same chain as `self.{fields[0]}`"
+    first = siblings.index(statements[0])
+    if siblings[first : first + len(statements)] != statements:
+        return "the layers are not applied one directly after another"
+    shapes = {_text_without(ctx, s, by_field[f][1]) for s, f in zip(statements, fields)}
+    if len(shapes) != 1:
+        return "the layers are not applied the same way at every step"
+    carry = _carry([statements[0]], exclude=set())
+    if not carry:
+        return None
+    return Site(statements, [statements[0]], "layer", carry, field_nodes=[by_field[fields[0]][1]])

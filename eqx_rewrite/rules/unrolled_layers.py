@@ -1,0 +1,413 @@
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Iterator
+
+import libcst as cst
+
+from ..rule import Edit, Finding, Fix, Option, Rule, Safety, register
+from ._layer_stacks import (
+    Build,
+    Site,
+    Stack,
+    body_temporaries,
+    chain_site,
+    describe,
+    field_uses,
+    list_builds,
+    loop_site,
+    named_builds,
+)
+from ._names import names_in
+
+BODY = "__eqx_rewrite_body__"
+
+
+@register
+class UnrolledLayers(Rule):
+    """## What it does
+    Finds a Module that holds N identical layers (a list or tuple built from one constructor call, an
+    append loop, or written-out fields `self.l1 ... self.lN`) and applies them one after another.
+
+    ## Why is this bad?
+    Unrolled, JAX traces and XLA compiles every layer separately, so compile time grows with N. Stacked
+    with `eqx.filter_vmap` and applied with `jax.lax.scan`, one layer is compiled. Measured on a 2-core
+    CPU (outputs bit-for-bit equal): transformer blocks, N=16: forward compile 2.0x and
+    forward+grad compile 7.8x faster; N=32: grad compile 37x faster (124 s -> 3.4 s); MLP blocks,
+    N=128: 5.9x. Small stacks of tiny layers can compile *slower* (MLP, N=4: 0.66x) and run time
+    changes little: `--verify` measures your model.
+
+    ## Example
+    ```python
+    class Net(eqx.Module):
+        blocks: list
+
+        def __init__(self, width, depth, *, key):
+            self.blocks = [Block(width, key=k) for k in jr.split(key, depth)]
+
+        def __call__(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+    ```
+
+    ## Use instead
+    ```python
+    class Net(eqx.Module):
+        blocks: Block
+
+        def __init__(self, width, depth, *, key):
+            self.blocks = eqx.filter_vmap(lambda k: Block(width, key=k))(jr.split(key, depth))
+
+        def __call__(self, x):
+            dynamic, static = eqx.partition(self.blocks, eqx.is_array)
+
+            def step(x, block_dynamic):
+                block = eqx.combine(block_dynamic, static)
+                x = block(x)
+                return x, None
+
+            x, _ = jax.lax.scan(step, x, dynamic)
+            return x
+    ```
+    Keys are derived exactly as before, so the stacked weights equal the old weights stacked, bit for
+    bit. Per-layer keys (`zip(self.layers, keys)`) become scanned inputs; one key shared by every layer
+    stays shared.
+
+    ## Fix safety
+    Unsafe: the module's pytree layout changes, so checkpoints saved before no longer load as they
+    are. The fix emits `convert_<class>_<field>_checkpoint(path, like)` beside the class, which loads
+    a checkpoint written by `eqx.tree_serialise_leaves` from the old layout into the new one. No fix
+    is offered when a layer is also used on its own (`self.layers[-1]`, `reversed(...)`), when the
+    loop uses `break`/`continue`, or when it collects per-layer outputs; the message names the use.
+    Quiet when the layers differ (widths, rates), are applied side by side, or are already stacked.
+
+    ## Verification
+    `run()` before and after returns equal outputs; compile time is where the gain shows.
+    """
+
+    code = "EQX001"
+    name = "scan-over-layers"
+    summary = "identical layers applied one by one; stack with `filter_vmap`, apply with `lax.scan`"
+    needles = ("Module",)
+    options = {
+        "min-layers": Option(
+            None,
+            int,
+            "fewest layers worth stacking (default: 2 for lists built from one expression, 3 for written-out fields)",
+            lambda v: v >= 2,
+        )
+    }
+
+    def check(self, ctx) -> Iterator[Finding]:
+        configured = ctx.option("min-layers")
+        min_list, min_fields = (configured, configured) if configured else (2, 3)
+        for info in ctx.index.module_classes():
+            stacks = [Stack(info, [name], build) for name, build in list_builds(ctx, info).items()]
+            stacks += [Stack(info, names, build) for names, build in named_builds(ctx, info, min_fields)]
+            for stack in stacks:
+                if not _classify_uses(ctx, stack):
+                    continue
+                if isinstance(stack.build.count, int) and stack.build.count < min_list:
+                    continue
+                yield _finding(ctx, stack)
+
+
+def _classify_uses(ctx, stack: Stack) -> bool:
+    """Fill in the stack's sites, `len` uses and blocker; False when the rule should stay quiet."""
+    info = stack.cls
+    init = info.methods.get("__init__")
+    uses = [u for u in field_uses(ctx, info, set(stack.fields)) if not isinstance(ctx.parent(u), cst.AssignTarget)]
+    if len(stack.fields) > 1:
+        site = chain_site(ctx, info, stack.fields, uses) if uses else None
+        if site is None:
+            return False
+        if isinstance(site, str):
+            stack.blocker = site
+        else:
+            stack.sites.append(site)
+            _check_temporaries(ctx, stack, site)
+        return True
+    for use in uses:
+        parent = ctx.parent(use)
+        if isinstance(parent, cst.CompFor) and parent.iter is use:
+            return False  # applied side by side (heads), not one after another
+        if _is_len(ctx, use):
+            stack.lens.append(ctx.parent(parent))
+            continue
+        site = loop_site(ctx, use) if not _inside(ctx, use, init) else None
+        if isinstance(site, Site):
+            stack.sites.append(site)
+            _check_temporaries(ctx, stack, site)
+        elif site is None and _is_loop_iter(ctx, use):
+            return False  # a for-loop whose steps do not feed each other
+        elif stack.blocker is None:
+            stack.blocker = site if isinstance(site, str) else f"`{describe(ctx, use)}` uses the layers individually"
+    return bool(stack.sites) or stack.blocker is not None
+
+
+def _is_len(ctx, use) -> bool:
+    arg = ctx.parent(use)
+    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "len" and len(call.args) == 1
+
+
+def _is_loop_iter(ctx, use) -> bool:
+    parent = ctx.parent(use)
+    if isinstance(parent, cst.For):
+        return parent.iter is use
+    call = ctx.parent(parent) if isinstance(parent, cst.Arg) else None
+    return isinstance(ctx.parent(call), cst.For) if call is not None else False
+
+
+def _inside(ctx, node, ancestor) -> bool:
+    return ancestor is not None and any(a is ancestor for a in ctx.ancestors(node))
+
+
+def _check_temporaries(ctx, stack: Stack, site: Site) -> None:
+    method = next(a for a in ctx.ancestors(site.statements[0]) if isinstance(a, cst.FunctionDef))
+    temporaries = body_temporaries(site.body, site.carry, {site.layer_var, site.key_var})
+    end = ctx.span(site.statements[-1])[1]
+    later = [n for n in names_in(method.body).loads if n.value in temporaries and ctx.span(n)[0] > end]
+    if later and stack.blocker is None:
+        stack.blocker = f"`{later[0].value}` is assigned in the loop and read after it"
+
+
+# --- the finding -----------------------------------------------------------------------------------
+def _count_text(ctx, stack: Stack) -> str:
+    count = stack.build.count
+    if isinstance(count, int):
+        return str(count)
+    return f"`{ctx.source[slice(*ctx.span(count))]}`" if count is not None else "several"
+
+
+def _finding(ctx, stack: Stack) -> Finding:
+    ctor = ctx.source[slice(*ctx.span(stack.build.ctor.func))]
+    where = f"`self.{stack.fields[0]}`" if len(stack.fields) == 1 else f"`self.{stack.fields[0]}`..`self.{stack.fields[-1]}`"
+    message = (
+        f"{_count_text(ctx, stack)} identical `{ctor}` layers in {where} are applied one after another, "
+        "so XLA compiles each of them; stack them with `eqx.filter_vmap` and apply them with "
+        "`jax.lax.scan` to compile one (large gains for deep stacks; tiny stacks can compile slower)"
+    )
+    if stack.blocker:
+        return ctx.finding(stack.build.report, f"{message}; no fix: {stack.blocker}")
+    annotation = stack.cls.fields.get(stack.fields[0])
+    if annotation is None:
+        return ctx.finding(stack.build.report, f"{message}; no fix: `{stack.fields[0]}` has no field annotation")
+    return ctx.finding(stack.build.report, message, _fix(ctx, stack))
+
+
+# --- the fix -------------------------------------------------------------------------------------
+class _Names:
+    """Spellings of the library names the generated code needs, and the imports they take."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.edits: list[Edit] = []
+
+    def __call__(self, qualified: str) -> str:
+        spelled, edits = self.ctx.name_for(qualified)
+        self.edits += [e for e in edits if e not in self.edits]
+        return spelled
+
+
+def _fix(ctx, stack: Stack) -> Fix:
+    lib = _Names(ctx)
+    new_field = stack.fields[0] if len(stack.fields) == 1 else _stacked_name(stack)
+    edits = _field_edits(ctx, stack, new_field) + _init_edits(ctx, stack, new_field, lib)
+    count_expr = f"{lib('jax.tree_util.tree_leaves')}({lib('equinox.filter')}(self.{new_field}, {lib('equinox.is_array')}))[0].shape[0]"
+    len_texts = {id(call): count_expr for call in stack.lens}
+    inside_sites = set()
+    for site in stack.sites:
+        edit, moved = _site_edit(ctx, stack, site, new_field, lib, len_texts)
+        edits.append(edit)
+        inside_sites |= moved
+    edits += [ctx.replace(call, count_expr) for call in stack.lens if id(call) not in inside_sites]
+    edits.append(_converter_edit(ctx, stack, new_field, lib))
+    message = (
+        f"Stack `{new_field}` with `eqx.filter_vmap` and scan over it (unsafe: the pytree layout changes; "
+        f"load old checkpoints with `{_converter_name(stack, new_field)}`)"
+    )
+    return Fix(Safety.UNSAFE, message, tuple(edits + lib.edits))
+
+
+def _stacked_name(stack: Stack) -> str:
+    prefix = re.sub(r"\d+$", "", stack.fields[0]).rstrip("_")
+    taken = set(stack.cls.fields) | set(stack.cls.methods)
+    for candidate in (prefix + "s", prefix + "_stack", prefix + "_layers"):
+        if candidate not in taken or candidate in stack.fields:
+            return candidate
+    return prefix + "_stacked"
+
+
+def _layer_class_text(ctx, stack: Stack) -> str:
+    return ctx.source[slice(*ctx.span(stack.build.ctor.func))]
+
+
+def _field_edits(ctx, stack: Stack, new_field: str) -> list[Edit]:
+    infos = [stack.cls.fields[f] for f in stack.fields]
+    first = infos[0]
+    cls_text = _layer_class_text(ctx, stack)
+    if len(infos) == 1:
+        return [ctx.replace(first.annotation, cls_text)]
+    statement = ctx.parent(first.node)
+    edits = [ctx.replace(statement, f"{new_field}: {cls_text}")]
+    return edits + [_delete_line(ctx, ctx.parent(info.node)) for info in infos[1:]]
+
+
+def _delete_line(ctx, stmt: cst.CSTNode) -> Edit:
+    start, end = ctx.span(stmt)
+    line_start = ctx.lines.starts[ctx.lines.position(start).row - 1]
+    next_row = ctx.lines.position(end).row
+    line_end = ctx.lines.starts[next_row] if next_row < len(ctx.lines.starts) else len(ctx.source)
+    return Edit(line_start, line_end, "")
+
+
+def _line_end(ctx, offset: int) -> int:
+    row = ctx.lines.position(offset).row
+    if row < len(ctx.lines.starts):
+        return len(ctx.source[: ctx.lines.starts[row]].rstrip("\r\n"))
+    return len(ctx.source.rstrip("\r\n"))
+
+
+def _fresh(taken: set[str], *candidates: str) -> str:
+    for candidate in candidates:
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    n = 2
+    while f"{candidates[-1]}{n}" in taken:
+        n += 1
+    taken.add(f"{candidates[-1]}{n}")
+    return f"{candidates[-1]}{n}"
+
+
+def _init_edits(ctx, stack: Stack, new_field: str, lib: _Names) -> list[Edit]:
+    build = stack.build
+    make = _constructor_lambda(ctx, build)
+    vmapped = f"{lib('equinox.filter_vmap')}({make})({_keys_text(ctx, build, lib)})"
+    first = build.statements[0]
+    if isinstance(first, cst.SimpleStatementLine) and len(build.statements) == 2 and isinstance(build.statements[1], cst.For):
+        # append loop: `layers = []` goes, the loop becomes one vmapped construction
+        target = build.statements[0].body[0].targets[0].target.value
+        loop = build.statements[1]
+        return [_delete_line(ctx, first), Edit(ctx.span(loop)[0], _line_end(ctx, ctx.span(loop)[1]), ctx.render(f"{target} = {vmapped}", loop))]
+    edits = [ctx.replace(first, ctx.render(f"self.{new_field} = {vmapped}", first))]
+    return edits + [_delete_line(ctx, s) for s in build.statements[1:]]
+
+
+def _constructor_lambda(ctx, build: Build) -> str:
+    ctor_start, ctor_end = ctx.span(build.ctor)
+    if build.loop_var is not None and build.keys_iter is not None:
+        return f"lambda {build.loop_var}: {ctx.source[ctor_start:ctor_end]}"
+    param = _fresh(set(ctx.index.names), "k", "layer_key")
+    key_start, key_end = ctx.span(build.key_arg)
+    text = ctx.source[ctor_start:key_start] + param + ctx.source[key_end:ctor_end]
+    return f"lambda {param}: {text}"
+
+
+def _keys_text(ctx, build: Build, lib: _Names) -> str:
+    stack_fn = lib("jax.numpy.stack")
+    text = lambda node: ctx.source[slice(*ctx.span(node))]
+    if build.layer_keys is not None:
+        return f"{stack_fn}([{', '.join(text(k) for k in build.layer_keys)}])"
+    if build.keys_iter is not None:
+        return text(build.keys_iter)
+    count = build.count if isinstance(build.count, int) else text(build.count)
+    return f"{stack_fn}([{text(build.key_arg)}] * {count})"
+
+
+def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_texts: dict) -> tuple[Edit, set]:
+    method = next(a for a in ctx.ancestors(site.statements[0]) if isinstance(a, cst.FunctionDef))
+    taken = {n.value for n in names_in(method).loads} | names_in(method).bound | set(ctx.index.names)
+    dynamic = _fresh(taken, "dynamic", f"{new_field}_dynamic")
+    static = _fresh(taken, "static", f"{new_field}_static")
+    step = _fresh(taken, "step", f"{new_field}_step")
+    layer_dynamic = _fresh(taken, f"{site.layer_var}_dynamic")
+    body, moved = _body_text(ctx, stack, site, len_texts)
+    carry = site.carry[0] if len(site.carry) == 1 else "carry"
+    carry_tuple = site.carry[0] if len(site.carry) == 1 else f"({', '.join(site.carry)})"
+    lines = [f"{dynamic}, {static} = {lib('equinox.partition')}(self.{new_field}, {lib('equinox.is_array')})"]
+    xs_name = "xs" if site.keys is not None else layer_dynamic
+    lines.append(f"def {step}({carry}, {xs_name}):")
+    if len(site.carry) > 1:
+        lines.append(f"    {', '.join(site.carry)} = carry")
+    if site.keys is not None:
+        lines.append(f"    {layer_dynamic}, {site.key_var} = xs")
+    lines.append(f"    {site.layer_var} = {lib('equinox.combine')}({layer_dynamic}, {static})")
+    lines.append(f"    {BODY}")
+    lines.append(f"    return {carry_tuple}, None")
+    xs = dynamic
+    if site.keys is not None:
+        keys_text, keys_moved = _text_with(ctx, site.keys, stack.lens, len_texts)
+        moved |= keys_moved
+        xs = f"({dynamic}, {keys_text})"
+    lines.append(f"{carry_tuple}, _ = {lib('jax.lax.scan')}({step}, {carry_tuple}, {xs})")
+    rendered = ctx.render("\n".join(lines), site.statements[0])
+    rendered = _insert_body(rendered, body)
+    start = ctx.span(site.statements[0])[0]
+    end = _line_end(ctx, ctx.span(site.statements[-1])[1])
+    return Edit(start, end, rendered), moved
+
+
+def _body_text(ctx, stack: Stack, site: Site, len_texts: dict) -> tuple[str, set]:
+    """One step's code as the user wrote it: whole lines, comments kept, the layer renamed."""
+    first = site.body[0]
+    first_row = ctx.lines.position(ctx.span(first)[0]).row - len(getattr(first, "leading_lines", ()))
+    start = ctx.lines.starts[first_row - 1]
+    end = _line_end(ctx, ctx.span(site.body[-1])[1])
+    replacements = [(node, site.layer_var) for node in site.field_nodes]
+    replacements += [(call, len_texts[id(call)]) for call in stack.lens if start <= ctx.span(call)[0] < end]
+    text = _substitute(ctx, start, end, replacements)
+    return textwrap.dedent(text), {id(call) for call, _ in replacements if id(call) in len_texts}
+
+
+def _text_with(ctx, node, calls, len_texts) -> tuple[str, set]:
+    start, end = ctx.span(node)
+    replacements = [(c, len_texts[id(c)]) for c in calls if start <= ctx.span(c)[0] < end]
+    return _substitute(ctx, start, end, replacements), {id(c) for c, _ in replacements}
+
+
+def _substitute(ctx, start: int, end: int, replacements) -> str:
+    out, cursor = [], start
+    for node, text in sorted(replacements, key=lambda r: ctx.span(r[0])[0]):
+        node_start, node_end = ctx.span(node)
+        out += [ctx.source[cursor:node_start], text]
+        cursor = node_end
+    out.append(ctx.source[cursor:end])
+    return "".join(out)
+
+
+def _insert_body(rendered: str, body: str) -> str:
+    lines = rendered.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.strip() == BODY)
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    body_lines = [indent + line if line.strip() else "" for line in body.split("\n")]
+    return "\n".join(lines[:at] + body_lines + lines[at + 1 :])
+
+
+def _converter_name(stack: Stack, new_field: str) -> str:
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", stack.cls.name).lower().lstrip("_")
+    return f"convert_{snake}_{new_field}_checkpoint"
+
+
+def _converter_edit(ctx, stack: Stack, new_field: str, lib: _Names) -> Edit:
+    tree_map = lib("jax.tree_util.tree_map")
+    partition, combine, is_array = lib("equinox.partition"), lib("equinox.combine"), lib("equinox.is_array")
+    code = f'''
+def {_converter_name(stack, new_field)}(path, like):
+    """Load a `{stack.cls.name}` checkpoint saved before eqx-rewrite stacked `{new_field}` (EQX001).
+
+    `path` was written by `eqx.tree_serialise_leaves`; `like` is a freshly built `{stack.cls.name}`.
+    """
+    dynamic, static = {partition}(like.{new_field}, {is_array})
+    count = {lib('jax.tree_util.tree_leaves')}(dynamic)[0].shape[0]
+    layers = [{combine}({tree_map}(lambda a: a[i], dynamic), static) for i in range(count)]
+    old = {lib('equinox.tree_deserialise_leaves')}(path, {lib('equinox.tree_at')}(lambda m: m.{new_field}, like, layers))
+    arrays = [{lib('equinox.filter')}(layer, {is_array}) for layer in old.{new_field}]
+    stacked = {tree_map}(lambda *a: {lib('jax.numpy.stack')}(a), *arrays)
+    return {lib('equinox.tree_at')}(lambda m: m.{new_field}, like, {combine}(stacked, static))
+'''
+    end = _line_end(ctx, ctx.span(stack.cls.node)[1])
+    return Edit(end, end, "\n\n\n" + ctx.render(code, stack.cls.node))
