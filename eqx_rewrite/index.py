@@ -127,33 +127,43 @@ class _Collector(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         self.index.names.add(node.value)
 
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # `.attr` names nothing in this module's namespace
+        return False
+
     def visit_Call(self, node: cst.Call) -> None:
         self.index.calls.append(node)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self.index.assigns.append(node)
 
-    def visit_Import(self, node: cst.Import) -> None:
+    def visit_Import(self, node: cst.Import) -> bool:
         for alias in node.names:
             full = dotted(alias.name)
             if full is None:
                 continue
             if alias.asname is not None:
-                self.index.imports[alias.asname.name.value] = full  # type: ignore[union-attr]
+                local = alias.asname.name.value  # type: ignore[union-attr]
+                self.index.imports[local] = full
             else:
-                head = full.partition(".")[0]
-                self.index.imports[head] = head
+                local = full.partition(".")[0]
+                self.index.imports[local] = local
+            self.index.names.add(local)
+        return False  # module paths name nothing in this module
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-            return
-        base = dotted(node.module)
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if isinstance(node.names, cst.ImportStar):
+            return False
+        base = dotted(node.module) if node.module is not None and not node.relative else None
         for alias in node.names:
             name = dotted(alias.name)
-            if base is None or name is None:
+            if name is None:
                 continue
             local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
-            self.index.imports[local] = f"{base}.{name}"
+            self.index.names.add(local)
+            if base is not None:
+                self.index.imports[local] = f"{base}.{name}"
+        return False
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         if self.depth == 0 and any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in node.body):

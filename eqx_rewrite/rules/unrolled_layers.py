@@ -90,7 +90,7 @@ class UnrolledLayers(Rule):
     code = "EQX001"
     name = "scan-over-layers"
     summary = "identical layers applied one by one; stack with `filter_vmap`, apply with `lax.scan`"
-    needles = ("Module",)
+    needles = ("__init__",)  # every stack is built in a constructor
     options = {
         "min-layers": Option(
             None,
@@ -143,8 +143,14 @@ def _classify_uses(ctx, stack: Stack) -> bool:
         elif site is None and _is_loop_iter(ctx, use):
             return False  # a for-loop whose steps do not feed each other
         elif stack.blocker is None:
-            stack.blocker = site if isinstance(site, str) else f"`{describe(ctx, use)}` uses the layers individually"
+            stack.blocker = site if isinstance(site, str) else _blocking_use(ctx, use)
     return bool(stack.sites) or stack.blocker is not None
+
+
+def _blocking_use(ctx, use) -> str:
+    if isinstance(ctx.parent(use), cst.Subscript):
+        return f"`{describe(ctx, use)}` uses one layer on its own"
+    return f"`{describe(ctx, use)}` uses the layers in a way the rewrite cannot keep"
 
 
 def _is_len(ctx, use) -> bool:
@@ -155,10 +161,7 @@ def _is_len(ctx, use) -> bool:
 
 def _is_loop_iter(ctx, use) -> bool:
     parent = ctx.parent(use)
-    if isinstance(parent, cst.For):
-        return parent.iter is use
-    call = ctx.parent(parent) if isinstance(parent, cst.Arg) else None
-    return isinstance(ctx.parent(call), cst.For) if call is not None else False
+    return isinstance(parent, cst.For) and parent.iter is use
 
 
 def _inside(ctx, node, ancestor) -> bool:
@@ -325,10 +328,13 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
     static = _fresh(taken, "static", f"{new_field}_static")
     step = _fresh(taken, "step", f"{new_field}_step")
     layer_dynamic = _fresh(taken, f"{site.layer_var}_dynamic")
-    body, moved = _body_text(ctx, stack, site, len_texts)
+    count = _fresh(taken, "num_layers", f"num_{new_field}")
+    local_len = {key: count for key in len_texts}  # inside the site the count comes from `dynamic`
+    body, moved = _body_text(ctx, stack, site, local_len)
     carry = site.carry[0] if len(site.carry) == 1 else "carry"
     carry_tuple = site.carry[0] if len(site.carry) == 1 else f"({', '.join(site.carry)})"
     lines = [f"{dynamic}, {static} = {lib('equinox.partition')}(self.{new_field}, {lib('equinox.is_array')})"]
+    count_line = len(lines)
     xs_name = "xs" if site.keys is not None else layer_dynamic
     lines.append(f"def {step}({carry}, {xs_name}):")
     if len(site.carry) > 1:
@@ -340,9 +346,11 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
     lines.append(f"    return {carry_tuple}, None")
     xs = dynamic
     if site.keys is not None:
-        keys_text, keys_moved = _text_with(ctx, site.keys, stack.lens, len_texts)
+        keys_text, keys_moved = _text_with(ctx, site.keys, stack.lens, local_len)
         moved |= keys_moved
         xs = f"({dynamic}, {keys_text})"
+    if moved:
+        lines.insert(count_line, f"{count} = {lib('jax.tree_util.tree_leaves')}({dynamic})[0].shape[0]")
     lines.append(f"{carry_tuple}, _ = {lib('jax.lax.scan')}({step}, {carry_tuple}, {xs})")
     rendered = ctx.render("\n".join(lines), site.statements[0])
     rendered = _insert_body(rendered, body)
@@ -407,7 +415,7 @@ def {_converter_name(stack, new_field)}(path, like):
     old = {lib('equinox.tree_deserialise_leaves')}(path, {lib('equinox.tree_at')}(lambda m: m.{new_field}, like, layers))
     arrays = [{lib('equinox.filter')}(layer, {is_array}) for layer in old.{new_field}]
     stacked = {tree_map}(lambda *a: {lib('jax.numpy.stack')}(a), *arrays)
-    return {lib('equinox.tree_at')}(lambda m: m.{new_field}, like, {combine}(stacked, static))
+    return {lib("equinox.tree_at")}(lambda m: m.{new_field}, old, {combine}(stacked, static))
 '''
     end = _line_end(ctx, ctx.span(stack.cls.node)[1])
     return Edit(end, end, "\n\n\n" + ctx.render(code, stack.cls.node))

@@ -1,0 +1,62 @@
+# expect: EQX001
+# fix: unsafe
+# behaviour: kept
+# The loop carries two values: the activation and a running penalty.
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import jax
+
+
+class Net(eqx.Module):
+    layers: eqx.nn.Linear
+
+    def __init__(self, key):
+        self.layers = eqx.filter_vmap(lambda k: eqx.nn.Linear(4, 4, key=k))(
+            jr.split(key, 3)
+        )
+
+    def __call__(self, x):
+        penalty = jnp.zeros(())
+        dynamic, static = eqx.partition(self.layers, eqx.is_array)
+
+        def step(carry, layer_dynamic):
+            x, penalty = carry
+            layer = eqx.combine(layer_dynamic, static)
+            x = jnp.tanh(layer(x))
+            penalty = penalty + jnp.sum(x**2)
+            return (x, penalty), None
+
+        (x, penalty), _ = jax.lax.scan(step, (x, penalty), dynamic)
+        return x, penalty
+
+
+def convert_net_layers_checkpoint(path, like):
+    """Load a `Net` checkpoint saved before eqx-rewrite stacked `layers` (EQX001).
+
+    `path` was written by `eqx.tree_serialise_leaves`; `like` is a freshly built `Net`.
+    """
+    dynamic, static = eqx.partition(like.layers, eqx.is_array)
+    count = jax.tree_util.tree_leaves(dynamic)[0].shape[0]
+    layers = [
+        eqx.combine(jax.tree_util.tree_map(lambda a: a[i], dynamic), static)
+        for i in range(count)
+    ]
+    old = eqx.tree_deserialise_leaves(
+        path, eqx.tree_at(lambda m: m.layers, like, layers)
+    )
+    arrays = [eqx.filter(layer, eqx.is_array) for layer in old.layers]
+    stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *arrays)
+    return eqx.tree_at(lambda m: m.layers, old, eqx.combine(stacked, static))
+
+
+def model():
+    return Net(jr.PRNGKey(9))
+
+
+def example():
+    return jnp.arange(4.0) / 4
+
+
+def run():
+    return model()(example())
