@@ -33,6 +33,7 @@ class Build:
     loop_var: str | None
     count: cst.BaseExpression | int | None
     report: cst.CSTNode
+    sequential: bool = False  # wrapped in eqx.nn.Sequential, applied by calling it
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Site:
     keys: cst.BaseExpression | None = None  # scanned alongside the layers (zip with keys)
     key_var: str | None = None
     field_nodes: list[cst.CSTNode] = field(default_factory=list)  # `self.lK` inside the body, per step
+    call: cst.Call | None = None  # `self.seq(x)`: the call the scan's result replaces
 
 
 @dataclass
@@ -97,10 +99,33 @@ def list_builds(ctx, info: ClassInfo) -> dict[str, Build]:
         if assigned is None:
             continue
         name, value = assigned
-        build = _comprehension(ctx, init, value, stmt) or _append_loop(ctx, init, statements, value, stmt)
+        inner = _sequential_argument(ctx, value)
+        build = _comprehension(ctx, init, inner or value, stmt) or _append_loop(ctx, init, statements, inner or value, stmt)
+        if build is not None and inner is not None:
+            if _is_stateful(ctx, build.ctor):
+                continue  # Sequential threads `state` through stateful layers; a scan would not
+            build.sequential = True
         if build is not None:
             builds[name] = build
     return builds
+
+
+def _sequential_argument(ctx, value: cst.BaseExpression) -> cst.BaseExpression | None:
+    if isinstance(value, cst.Call) and ctx.index.refers_to(value.func, "equinox.nn.Sequential"):
+        layers = argument(value, 0, "layers")
+        if layers is not None and len(value.args) == 1:
+            return layers
+    return None
+
+
+STATEFUL = frozenset({"equinox.nn.BatchNorm", "equinox.nn.SpectralNorm", "equinox.nn.StatefulLayer"})
+
+
+def _is_stateful(ctx, ctor: cst.Call) -> bool:
+    name = ctx.index.qualified_name(ctor.func)
+    info = ctx.index.classes.get(dotted(ctor.func) or "")
+    bases = {ctx.index.qualified_name(cst.parse_expression(b)) for b in info.bases} if info else set()
+    return name in STATEFUL or bool(bases & STATEFUL)
 
 
 def _comprehension(ctx, init, value: cst.BaseExpression, stmt) -> Build | None:
@@ -327,6 +352,27 @@ def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
     if not carry:
         return None  # nothing chains from one layer to the next: side by side, not a stack
     return Site([loop], body, layer_var, carry, keys, key_var)
+
+
+def sequential_call_site(ctx, use: cst.Attribute) -> Site | str | None:
+    """`... self.seq(x) ...` or `self.seq(x, key=key)` inside a simple statement."""
+    call = ctx.parent(use)
+    if not (isinstance(call, cst.Call) and call.func is use):
+        return None
+    positional = [a for a in call.args if a.keyword is None]
+    keywords = [a for a in call.args if a.keyword is not None]
+    if len(positional) != 1 or positional[0].star or any(a.keyword.value != "key" for a in keywords):
+        return f"`{describe(ctx, use)}` passes arguments the rewrite cannot keep"
+    statement = next((a for a in ctx.ancestors(call) if isinstance(a, cst.SimpleStatementLine)), None)
+    between = []
+    for ancestor in ctx.ancestors(call):
+        if ancestor is statement:
+            break
+        between.append(ancestor)
+    if statement is None or any(isinstance(a, (cst.Lambda, cst.CompFor, cst.BaseComp)) for a in between):
+        return f"`{describe(ctx, use)}` is called where statements cannot be inserted before it"
+    key = keywords[0].value if keywords else None
+    return Site([statement], [], "layer", ["h"], keys=key, key_var="k" if key is not None else None, call=call)
 
 
 def _body_problem(body: list[cst.CSTNode], *loop_vars) -> str | None:

@@ -18,6 +18,7 @@ from ._layer_stacks import (
     list_builds,
     loop_site,
     named_builds,
+    sequential_call_site,
 )
 from ._names import names_in
 
@@ -133,10 +134,15 @@ def _classify_uses(ctx, stack: Stack) -> bool:
         parent = ctx.parent(use)
         if isinstance(parent, cst.CompFor) and parent.iter is use:
             return False  # applied side by side (heads), not one after another
-        if _is_len(ctx, use):
+        if _is_len(ctx, use) and not stack.build.sequential:
             stack.lens.append(ctx.parent(parent))
             continue
-        site = loop_site(ctx, use) if not _inside(ctx, use, init) else None
+        if _inside(ctx, use, init):
+            site = None
+        elif stack.build.sequential:
+            site = sequential_call_site(ctx, use)
+        else:
+            site = loop_site(ctx, use)
         if isinstance(site, Site):
             stack.sites.append(site)
             _check_temporaries(ctx, stack, site)
@@ -330,7 +336,12 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
     layer_dynamic = _fresh(taken, f"{site.layer_var}_dynamic")
     count = _fresh(taken, "num_layers", f"num_{new_field}")
     local_len = {key: count for key in len_texts}  # inside the site the count comes from `dynamic`
-    body, moved = _body_text(ctx, stack, site, local_len)
+    if site.call is not None:
+        site.carry = [_fresh(taken, "h", "hidden")]
+        key = site.key_var if site.keys is not None else "None"
+        body, moved = f"{site.carry[0]} = {site.layer_var}({site.carry[0]}, key={key})", set()
+    else:
+        body, moved = _body_text(ctx, stack, site, local_len)
     carry = site.carry[0] if len(site.carry) == 1 else "carry"
     carry_tuple = site.carry[0] if len(site.carry) == 1 else f"({', '.join(site.carry)})"
     lines = [f"{dynamic}, {static} = {lib('equinox.partition')}(self.{new_field}, {lib('equinox.is_array')})"]
@@ -348,15 +359,43 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
     if site.keys is not None:
         keys_text, keys_moved = _text_with(ctx, site.keys, stack.lens, local_len)
         moved |= keys_moved
+        if site.call is not None:
+            keys_text, moved = _sequential_keys(site, keys_text, count, lib), moved | {"sequential"}
         xs = f"({dynamic}, {keys_text})"
     if moved:
         lines.insert(count_line, f"{count} = {lib('jax.tree_util.tree_leaves')}({dynamic})[0].shape[0]")
-    lines.append(f"{carry_tuple}, _ = {lib('jax.lax.scan')}({step}, {carry_tuple}, {xs})")
-    rendered = ctx.render("\n".join(lines), site.statements[0])
-    rendered = _insert_body(rendered, body)
+    initial = carry_tuple
+    if site.call is not None:
+        initial, _ = _text_with(ctx, site.call.args[0].value, stack.lens, len_texts)
+    lines.append(f"{carry_tuple}, _ = {lib('jax.lax.scan')}({step}, {initial}, {xs})")
+    rendered = _insert_body(ctx.render("\n".join(lines), site.statements[0]), body)
     start = ctx.span(site.statements[0])[0]
+    if site.call is not None:
+        # The statement that called the Sequential stays, reading the scan's result instead.
+        statement = site.statements[0]
+        end = ctx.span(statement)[1]
+        inner = [(c, len_texts[id(c)]) for c in stack.lens if start <= ctx.span(c)[0] < end and not _within(ctx, c, site.call)]
+        rest = _substitute(ctx, start, end, [(site.call, carry)] + inner)
+        moved |= {id(c) for c, _ in inner} | {id(c) for c in stack.lens if _within(ctx, c, site.call)}
+        return Edit(start, end, rendered + "\n" + ctx.indent_of(statement) + rest), moved
     end = _line_end(ctx, ctx.span(site.statements[-1])[1])
     return Edit(start, end, rendered), moved
+
+
+def _sequential_keys(site: Site, key: str, count: str, lib: _Names) -> str:
+    """Sequential splits a key into one per layer, and passes None to each when given None.
+
+    A None among a scan's inputs is an empty pytree, so every step then sees `k = None` too.
+    """
+    split = f"{lib('jax.random.split')}({key}, {count})"
+    if isinstance(site.keys, (cst.Name, cst.Attribute)):
+        return f"None if {key} is None else {split}"
+    return split
+
+
+def _within(ctx, node, outer) -> bool:
+    start, end = ctx.span(outer)
+    return start <= ctx.span(node)[0] < end
 
 
 def _body_text(ctx, stack: Stack, site: Site, len_texts: dict) -> tuple[str, set]:
