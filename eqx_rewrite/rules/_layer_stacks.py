@@ -47,7 +47,9 @@ class Site:
     keys: cst.BaseExpression | None = None  # scanned alongside the layers (zip with keys)
     key_var: str | None = None
     field_nodes: list[cst.CSTNode] = field(default_factory=list)  # `self.lK` inside the body, per step
-    call: cst.Call | None = None  # `self.seq(x)`: the call the scan's result replaces
+    replaced: cst.CSTNode | None = None  # an expression the scan's result replaces (`self.seq(x)`)
+    initial: cst.BaseExpression | None = None  # the scan's initial carry, for such a site
+    step: str | None = None  # one step's code, when it is not the statements in `body`
 
 
 @dataclass
@@ -372,7 +374,37 @@ def sequential_call_site(ctx, use: cst.Attribute) -> Site | str | None:
     if statement is None or any(isinstance(a, (cst.Lambda, cst.CompFor, cst.BaseComp)) for a in between):
         return f"`{describe(ctx, use)}` is called where statements cannot be inserted before it"
     key = keywords[0].value if keywords else None
-    return Site([statement], [], "layer", ["h"], keys=key, key_var="k" if key is not None else None, call=call)
+    key_var = "k" if key is not None else None
+    return Site([statement], [], "layer", ["h"], key, key_var, replaced=call, initial=positional[0].value)
+
+
+def nested_chain_site(ctx, fields: list[str], uses: list[cst.Attribute]) -> Site | str | None:
+    """`f(self.l3(f(self.l2(f(self.l1(x))))))`: each layer's call nested in the next, one wrapper."""
+    by_field = {u.attr.value: u for u in uses}
+    calls = [ctx.parent(by_field[f]) for f in fields]
+    if not all(isinstance(c, cst.Call) and c.func is by_field[f] and len(c.args) == 1 and c.args[0].keyword is None and not c.args[0].star for c, f in zip(calls, fields)):
+        return "the layers are not each called with one argument"
+    wrappers = [calls[i + 1].args[0].value for i in range(len(calls) - 1)]
+    shapes = {_text_without(ctx, w, c) for w, c in zip(wrappers, calls)}
+    if len(shapes) != 1:
+        return "the layers are not applied the same way at every step"
+    (shape,) = shapes
+    outer = _matching_ancestor(ctx, calls[-1], shape)
+    if outer is None:
+        return "the last layer is not applied the same way as the others"
+    statement = next(a for a in ctx.ancestors(outer) if isinstance(a, cst.SimpleStatementLine))
+    inner = calls[0].args[0].value
+    step = "h = " + shape.replace("\0", "layer(h)")
+    return Site([statement], [], "layer", ["h"], replaced=outer, initial=inner, step=step)
+
+
+def _matching_ancestor(ctx, call: cst.Call, shape: str) -> cst.CSTNode | None:
+    node = call
+    while node is not None and not isinstance(node, cst.BaseSmallStatement):
+        if isinstance(node, cst.BaseExpression) and _text_without(ctx, node, call) == shape:
+            return node
+        node = ctx.parent(node)
+    return None
 
 
 def _body_problem(body: list[cst.CSTNode], *loop_vars) -> str | None:
@@ -432,6 +464,9 @@ def body_temporaries(body: list[cst.CSTNode], carry: list[str], exclude: set) ->
 
 def chain_site(ctx, info: ClassInfo, fields: list[str], uses: list[cst.Attribute]) -> Site | str | None:
     """`x = f(self.l1(x)); x = f(self.l2(x)); ...`: consecutive statements differing only in the field."""
+    statements = {id(next((a for a in ctx.ancestors(u) if isinstance(a, cst.SimpleStatementLine)), None)) for u in uses}
+    if len(uses) == len(fields) > 1 and len(statements) == 1:
+        return nested_chain_site(ctx, fields, uses)
     by_field = {}
     for use in uses:
         stmt = next((a for a in ctx.ancestors(use) if isinstance(a, cst.SimpleStatementLine)), None)

@@ -244,7 +244,8 @@ def _fix(ctx, stack: Stack) -> Fix:
 def _stacked_name(stack: Stack) -> str:
     prefix = re.sub(r"\d+$", "", stack.fields[0]).rstrip("_")
     taken = set(stack.cls.fields) | set(stack.cls.methods)
-    for candidate in (prefix + "s", prefix + "_stack", prefix + "_layers"):
+    plural = prefix + "s" if len(prefix) > 2 else "layers"  # `l1..l3` reads better as `layers`
+    for candidate in (plural, prefix + "_stack", prefix + "_layers"):
         if candidate not in taken or candidate in stack.fields:
             return candidate
     return prefix + "_stacked"
@@ -336,10 +337,9 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
     layer_dynamic = _fresh(taken, f"{site.layer_var}_dynamic")
     count = _fresh(taken, "num_layers", f"num_{new_field}")
     local_len = {key: count for key in len_texts}  # inside the site the count comes from `dynamic`
-    if site.call is not None:
+    if site.replaced is not None:
         site.carry = [_fresh(taken, "h", "hidden")]
-        key = site.key_var if site.keys is not None else "None"
-        body, moved = f"{site.carry[0]} = {site.layer_var}({site.carry[0]}, key={key})", set()
+        body, moved = _expression_step(site, site.carry[0]), set()
     else:
         body, moved = _body_text(ctx, stack, site, local_len)
     carry = site.carry[0] if len(site.carry) == 1 else "carry"
@@ -359,27 +359,34 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
     if site.keys is not None:
         keys_text, keys_moved = _text_with(ctx, site.keys, stack.lens, local_len)
         moved |= keys_moved
-        if site.call is not None:
+        if site.replaced is not None:
             keys_text, moved = _sequential_keys(site, keys_text, count, lib), moved | {"sequential"}
         xs = f"({dynamic}, {keys_text})"
     if moved:
         lines.insert(count_line, f"{count} = {lib('jax.tree_util.tree_leaves')}({dynamic})[0].shape[0]")
     initial = carry_tuple
-    if site.call is not None:
-        initial, _ = _text_with(ctx, site.call.args[0].value, stack.lens, len_texts)
+    if site.replaced is not None:
+        initial, _ = _text_with(ctx, site.initial, stack.lens, len_texts)
     lines.append(f"{carry_tuple}, _ = {lib('jax.lax.scan')}({step}, {initial}, {xs})")
     rendered = _insert_body(ctx.render("\n".join(lines), site.statements[0]), body)
     start = ctx.span(site.statements[0])[0]
-    if site.call is not None:
-        # The statement that called the Sequential stays, reading the scan's result instead.
+    if site.replaced is not None:
+        # The statement that applied the layers stays, reading the scan's result instead.
         statement = site.statements[0]
         end = ctx.span(statement)[1]
-        inner = [(c, len_texts[id(c)]) for c in stack.lens if start <= ctx.span(c)[0] < end and not _within(ctx, c, site.call)]
-        rest = _substitute(ctx, start, end, [(site.call, carry)] + inner)
-        moved |= {id(c) for c, _ in inner} | {id(c) for c in stack.lens if _within(ctx, c, site.call)}
+        inner = [(c, len_texts[id(c)]) for c in stack.lens if start <= ctx.span(c)[0] < end and not _within(ctx, c, site.replaced)]
+        rest = _substitute(ctx, start, end, [(site.replaced, carry)] + inner)
+        moved |= {id(c) for c, _ in inner} | {id(c) for c in stack.lens if _within(ctx, c, site.replaced)}
         return Edit(start, end, rendered + "\n" + ctx.indent_of(statement) + rest), moved
     end = _line_end(ctx, ctx.span(site.statements[-1])[1])
     return Edit(start, end, rendered), moved
+
+
+def _expression_step(site: Site, carry: str) -> str:
+    if site.step is not None:  # a nested chain: the wrapper around one layer's call
+        return site.step.replace("h = ", f"{carry} = ", 1).replace("layer(h)", f"{site.layer_var}({carry})")
+    key = site.key_var if site.keys is not None else "None"
+    return f"{carry} = {site.layer_var}({carry}, key={key})"
 
 
 def _sequential_keys(site: Site, key: str, count: str, lib: _Names) -> str:
