@@ -1,3 +1,3 @@
 """Every rule module; importing this package registers them all."""
 
-from . import module_mutation, scan_carry_unused, unrolled_layers  # noqa: F401
+from . import module_mutation, pytree_step_loop, scan_carry_unused, unrolled_layers  # noqa: F401
