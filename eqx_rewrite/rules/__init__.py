@@ -1,3 +1,9 @@
 """Every rule module; importing this package registers them all."""
 
-from . import module_mutation, pytree_step_loop, scan_carry_unused, unrolled_layers  # noqa: F401
+from . import (  # noqa: F401
+    module_mutation,
+    python_loop_ensemble,
+    pytree_step_loop,
+    scan_carry_unused,
+    unrolled_layers,
+)

@@ -73,8 +73,10 @@ def self_attribute(node: cst.CSTNode, names: set[str] | None = None) -> str | No
     return None
 
 
-def method_statements(fn: cst.FunctionDef) -> list[cst.BaseStatement]:
-    return list(fn.body.body) if isinstance(fn.body, cst.IndentedBlock) else []
+def method_statements(scope: cst.FunctionDef | cst.Module) -> list[cst.BaseStatement]:
+    if isinstance(scope, cst.Module):
+        return list(scope.body)
+    return list(scope.body.body) if isinstance(scope.body, cst.IndentedBlock) else []
 
 
 def assigned_self_field(stmt: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
@@ -102,7 +104,7 @@ def list_builds(ctx, info: ClassInfo) -> dict[str, Build]:
             continue
         name, value = assigned
         inner = _sequential_argument(ctx, value)
-        build = _comprehension(ctx, init, inner or value, stmt) or _append_loop(ctx, init, statements, inner or value, stmt)
+        build = comprehension_build(ctx, init, inner or value, stmt) or _append_loop(ctx, init, statements, inner or value, stmt)
         if build is not None and inner is not None:
             if _is_stateful(ctx, build.ctor):
                 continue  # Sequential threads `state` through stateful layers; a scan would not
@@ -130,7 +132,8 @@ def _is_stateful(ctx, ctor: cst.Call) -> bool:
     return name in STATEFUL or bool(bases & STATEFUL)
 
 
-def _comprehension(ctx, init, value: cst.BaseExpression, stmt) -> Build | None:
+def comprehension_build(ctx, scope, value: cst.BaseExpression, stmt, accepts=None) -> Build | None:
+    """`[Ctor(..., key=k) for k in keys]` (or a generator in list()/tuple()) with key-only variation."""
     if isinstance(value, cst.Call) and dotted(value.func) in ("list", "tuple") and len(value.args) == 1:
         value = value.args[0].value
     if not isinstance(value, (cst.ListComp, cst.GeneratorExp)):
@@ -138,7 +141,7 @@ def _comprehension(ctx, init, value: cst.BaseExpression, stmt) -> Build | None:
     comp = value.for_in
     if comp.ifs or comp.inner_for_in is not None or comp.asynchronous or not isinstance(comp.target, cst.Name):
         return None
-    return _layer_build(ctx, init, value.elt, comp.target.value, comp.iter, [stmt], stmt)
+    return _layer_build(ctx, scope, value.elt, comp.target.value, comp.iter, [stmt], stmt, accepts)
 
 
 def _append_loop(ctx, init, statements, value, stmt) -> Build | None:
@@ -183,8 +186,8 @@ def _appends_to(loop: cst.For, name: str) -> bool:
     )
 
 
-def _layer_build(ctx, init, ctor, var: str, iterable, statements, report) -> Build | None:
-    if ctx.index.constructed_module(ctor) is None:
+def _layer_build(ctx, init, ctor, var: str, iterable, statements, report, accepts=None) -> Build | None:
+    if not (accepts or _constructs_module)(ctx, ctor):
         return None
     uses = [a for a in ctor.args if names_in(a.value).reads(var)]
     if not uses:
@@ -194,6 +197,10 @@ def _layer_build(ctx, init, ctor, var: str, iterable, statements, report) -> Bui
     if not _is_split(ctx, init, iterable):
         return None
     return Build(statements, ctor, uses[0].value, None, iterable, var, _split_count(ctx, init, iterable), report)
+
+
+def _constructs_module(ctx, ctor) -> bool:
+    return ctx.index.constructed_module(ctor) is not None
 
 
 def _same_key_build(ctx, ctor, var, iterable, statements, report) -> Build | None:
@@ -231,7 +238,7 @@ def _literal(node) -> int | None:
     return None
 
 
-def _local_values(fn: cst.FunctionDef, name: str) -> list[cst.BaseExpression]:
+def _local_values(fn: cst.FunctionDef | cst.Module, name: str) -> list[cst.BaseExpression]:
     values = []
     for stmt in method_statements(fn):
         if isinstance(stmt, cst.SimpleStatementLine):
