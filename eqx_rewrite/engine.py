@@ -169,6 +169,31 @@ class Context:
         start, end = self.span(node)
         return Edit(start, end, content)
 
+    def text_with(self, start: int, end: int, replacements: list[tuple[cst.CSTNode, str]]) -> str:
+        """source[start:end] with each node in `replacements` (all inside it) replaced by its text."""
+        out, cursor = [], start
+        for node, text in sorted(replacements, key=lambda r: self.span(r[0])[0]):
+            node_start, node_end = self.span(node)
+            out += [self.source[cursor:node_start], text]
+            cursor = node_end
+        out.append(self.source[cursor:end])
+        return "".join(out)
+
+    def rewrite_expressions(self, replacements: list[tuple[cst.CSTNode, str]]) -> list[Edit]:
+        """Replace expressions; each statement they sit in is re-rendered once, through black."""
+        by_statement: dict[int, tuple[cst.CSTNode, list]] = {}
+        edits = []
+        for node, text in replacements:
+            statement = next((a for a in self.ancestors(node) if isinstance(a, cst.SimpleStatementLine)), None)
+            if statement is None:
+                edits.append(self.replace(node, text))
+            else:
+                by_statement.setdefault(id(statement), (statement, []))[1].append((node, text))
+        for statement, group in by_statement.values():
+            start, end = self.span(statement)
+            edits.append(Edit(start, end, self.render(self.text_with(start, end, group), statement)))
+        return edits
+
     def render(self, code: str, at: cst.CSTNode) -> str:
         """Black-formatted `code` to replace the statement(s) beginning at `at`."""
         return codegen.render(code, self.settings.line_length, self.indent_of(at))
@@ -301,7 +326,9 @@ def _compatible_edits(fixes: list[Fix | None]) -> tuple[list[Edit], int]:
     count = 0
     for fix in fixes:
         assert fix is not None
-        new = [e for e in fix.edits if e not in chosen]  # two fixes may add the same import
+        new = [e for e in dict.fromkeys(fix.edits) if e not in chosen]  # fixes may share an import
+        if any(_overlap(a, b) for i, a in enumerate(new) for b in new[i + 1 :]):
+            continue  # a fix at odds with itself is a bug of the rule: never splice it
         if any(_overlap(a, b) for a in new for b in chosen):
             continue
         chosen.extend(new)

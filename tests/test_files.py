@@ -129,3 +129,12 @@ def test_fix_that_would_not_parse_is_never_written(tmp_path, monkeypatch):
     assert result.error is not None and "does not parse" in result.error.message
     assert not result.changed
     assert path.read_text() == SURGERY
+
+
+def test_a_fix_whose_edits_overlap_is_never_applied():
+    from eqx_rewrite.engine import _compatible_edits
+    from eqx_rewrite.rule import Edit, Fix, Safety
+
+    broken = Fix(Safety.SAFE, "broken", (Edit(0, 10, "a"), Edit(5, 15, "b")))
+    fine = Fix(Safety.SAFE, "fine", (Edit(20, 25, "c"),))
+    assert _compatible_edits([broken, fine]) == ([Edit(20, 25, "c")], 1)

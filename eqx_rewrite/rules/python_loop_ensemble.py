@@ -303,14 +303,22 @@ def _fix(ctx, ensemble: Ensemble, safety: Safety) -> Fix:
     make = f"lambda {build.loop_var}: {source(build.ctor)}"
     construction = f"{ensemble.name} = {vmap}({make})({source(build.keys_iter)})"
     edits = [ctx.replace(ensemble.statement, ctx.render(construction, ensemble.statement))]
+    replacements = []
     for evaluation in ensemble.evaluations:
-        edits += _evaluation_edits(ctx, ensemble, evaluation, lib)
+        value = _evaluation_value(ctx, ensemble, evaluation, lib)
+        if evaluation.removed is None:
+            replacements.append((evaluation.node, value))
+        else:  # `outs = []` and the appending loop become one assignment
+            outs = evaluation.removed.body[0].targets[0].target.value
+            statement = ctx.render(f"{outs} = {value}", evaluation.removed)
+            edits.append(Edit(ctx.span(evaluation.removed)[0], ctx.span(evaluation.node)[1], statement))
     count = _count_text(ctx, ensemble, lib)
-    edits += [ctx.replace(call, count) for call in ensemble.lens]
+    replacements += [(call, count) for call in ensemble.lens]
+    edits += ctx.rewrite_expressions(replacements)
     return Fix(safety, f"Batch `{ensemble.name}` with `eqx.filter_vmap`", tuple(edits + imports))
 
 
-def _evaluation_edits(ctx, ensemble: Ensemble, evaluation: Evaluation, lib) -> list[Edit]:
+def _evaluation_value(ctx, ensemble: Ensemble, evaluation: Evaluation, lib) -> str:
     source = lambda node: ctx.source[slice(*ctx.span(node))]
     vmap = lib("equinox.filter_vmap")
     element = source(evaluation.element)
@@ -320,13 +328,7 @@ def _evaluation_edits(ctx, ensemble: Ensemble, evaluation: Evaluation, lib) -> l
         axes = f"in_axes=({lib('equinox.if_array')}(0), 0)"
         data = f"{lib('jax.numpy.asarray')}({source(evaluation.data)})"
         batched = f"{vmap}(lambda {evaluation.member}, {evaluation.data_var}: {element}, {axes})({ensemble.name}, {data})"
-    value = {"stack": batched, "list": f"list({batched})", "sum": f"{lib('jax.numpy.sum')}({batched}, axis=0)"}[evaluation.wrap]
-    if evaluation.removed is None:
-        return [ctx.replace(evaluation.node, value)]
-    outs = evaluation.removed.body[0].targets[0].target.value
-    statement = ctx.render(f"{outs} = {value}", evaluation.removed)
-    loop_end = ctx.span(evaluation.node)[1]
-    return [Edit(ctx.span(evaluation.removed)[0], loop_end, statement)]
+    return {"stack": batched, "list": f"list({batched})", "sum": f"{lib('jax.numpy.sum')}({batched}, axis=0)"}[evaluation.wrap]
 
 
 def _count_text(ctx, ensemble: Ensemble, lib) -> str:

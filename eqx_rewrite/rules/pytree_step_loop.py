@@ -282,10 +282,9 @@ def _fix(ctx, assign, call, loop, jitted: Jitted, carried: list[str]) -> Fix:
         _call_edit(ctx, assign, call, carried, flat, treedef, variant),
         _variant_edit(ctx, jitted, call, carried, variant, lib),
     ]
-    for load in names_in(loop).loads:
-        if load.value in carried and not _inside(ctx, load, assign):
-            c = load.value
-            edits.append(ctx.replace(load, f"{lib('jax.tree_util.tree_unflatten')}({treedef[c]}, {flat[c]})"))
+    reads = [load for load in names_in(loop).loads if load.value in carried and not _inside(ctx, load, assign)]
+    unflatten_at = lib("jax.tree_util.tree_unflatten")
+    edits += ctx.rewrite_expressions([(n, f"{unflatten_at}({treedef[n.value]}, {flat[n.value]})") for n in reads])
     message = f"Run the loop on flattened leaves through a generated `{variant}`"
     return Fix(Safety.SAFE, message, tuple(edits + imports))
 

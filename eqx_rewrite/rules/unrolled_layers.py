@@ -375,7 +375,7 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
         statement = site.statements[0]
         end = ctx.span(statement)[1]
         inner = [(c, len_texts[id(c)]) for c in stack.lens if start <= ctx.span(c)[0] < end and not _within(ctx, c, site.replaced)]
-        rest = _substitute(ctx, start, end, [(site.replaced, carry)] + inner)
+        rest = ctx.text_with(start, end, [(site.replaced, carry)] + inner)
         moved |= {id(c) for c, _ in inner} | {id(c) for c in stack.lens if _within(ctx, c, site.replaced)}
         return Edit(start, end, rendered + "\n" + ctx.indent_of(statement) + rest), moved
     end = _line_end(ctx, ctx.span(site.statements[-1])[1])
@@ -413,24 +413,14 @@ def _body_text(ctx, stack: Stack, site: Site, len_texts: dict) -> tuple[str, set
     end = _line_end(ctx, ctx.span(site.body[-1])[1])
     replacements = [(node, site.layer_var) for node in site.field_nodes]
     replacements += [(call, len_texts[id(call)]) for call in stack.lens if start <= ctx.span(call)[0] < end]
-    text = _substitute(ctx, start, end, replacements)
+    text = ctx.text_with(start, end, replacements)
     return textwrap.dedent(text), {id(call) for call, _ in replacements if id(call) in len_texts}
 
 
 def _text_with(ctx, node, calls, len_texts) -> tuple[str, set]:
     start, end = ctx.span(node)
     replacements = [(c, len_texts[id(c)]) for c in calls if start <= ctx.span(c)[0] < end]
-    return _substitute(ctx, start, end, replacements), {id(c) for c, _ in replacements}
-
-
-def _substitute(ctx, start: int, end: int, replacements) -> str:
-    out, cursor = [], start
-    for node, text in sorted(replacements, key=lambda r: ctx.span(r[0])[0]):
-        node_start, node_end = ctx.span(node)
-        out += [ctx.source[cursor:node_start], text]
-        cursor = node_end
-    out.append(ctx.source[cursor:end])
-    return "".join(out)
+    return ctx.text_with(start, end, replacements), {id(c) for c, _ in replacements}
 
 
 def _insert_body(rendered: str, body: str) -> str:

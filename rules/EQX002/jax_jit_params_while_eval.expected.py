@@ -38,7 +38,9 @@ def run():
     while step < 12:
         flat_params = sgd_step_flat((treedef_params,), flat_params, x)
         if step % 4 == 0:
-            history.append(evaluate(jax.tree_util.tree_unflatten(treedef_params, flat_params)))
+            history.append(
+                evaluate(jax.tree_util.tree_unflatten(treedef_params, flat_params))
+            )
         step += 1
     params = jax.tree_util.tree_unflatten(treedef_params, flat_params)
     return params, jnp.stack(history)
