@@ -187,7 +187,7 @@ def _appends_to(loop: cst.For, name: str) -> bool:
 
 
 def _layer_build(ctx, init, ctor, var: str, iterable, statements, report, accepts=None) -> Build | None:
-    if not (accepts or _constructs_module)(ctx, ctor):
+    if not isinstance(ctor, cst.Call) or not (accepts or _constructs_module)(ctx, ctor):
         return None
     uses = [a for a in ctor.args if names_in(a.value).reads(var)]
     if not uses:
