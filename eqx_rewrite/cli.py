@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import sys
 from pathlib import Path
@@ -115,7 +114,7 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
     if mode == "diff":
         for result in results:
             if result.changed and result.error is None:
-                click.echo(_diff(result), nl=False)
+                click.echo(result.diff(), nl=False)
     return _report(results, mode, output_format, exit_zero, quiet)
 
 
@@ -132,31 +131,16 @@ def _run_stdin(filename: Path, job: Job, mode, output_format, exit_zero, quiet) 
         sys.stdout.flush()
         return _report([result], mode, output_format, exit_zero, quiet, stream_is_stdout=False)
     if mode == "diff" and result.changed:
-        click.echo(_diff(result), nl=False)
+        click.echo(result.diff(), nl=False)
     return _report([result], mode, output_format, exit_zero, quiet)
 
 
-def _diff(result: FileResult) -> str:
-    name = result.path.as_posix()
-    return "".join(
-        difflib.unified_diff(
-            result.source.splitlines(keepends=True),
-            result.fixed_source.splitlines(keepends=True),
-            f"a/{name}",
-            f"b/{name}",
-        )
-    )
-
-
 def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True) -> int:
-    items = [
-        Located(str(r.path), d, _line(r.fixed_source if r.found is not None and r.fixed_source else r.source, d.location.row))
-        for r in results
-        for d in r.diagnostics
-    ]
+    items = [Located(str(r.path), d, r.line(d)) for r in results for d in r.diagnostics]
     errors = [r for r in results if r.error is not None]
     for r in errors:
-        _print_error(r.path, r.error.row, r.error.col, r.error.message)
+        where = f"{r.path}:cell {r.error.cell}" if r.error.cell else str(r.path)
+        _print_error(where, r.error.row, r.error.col, r.error.message)
     # stdout carries the diff or the fixed source in those modes; the report then goes to stderr.
     to_stderr = mode == "diff" or not stream_is_stdout
     out = render(items, output_format)
@@ -171,12 +155,7 @@ def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, st
     return EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN
 
 
-def _line(source: str, row: int) -> str:
-    lines = source.splitlines()
-    return lines[row - 1] if 0 < row <= len(lines) else ""
-
-
-def _print_error(path: Path, row: int, col: int, message: str) -> None:
+def _print_error(path: Path | str, row: int, col: int, message: str) -> None:
     click.echo(f"{path}:{row}:{col}: error: {message}", err=True)
 
 

@@ -73,6 +73,7 @@ class Diagnostic:
     fix_safety: str | None = None
     fix_message: str | None = None
     edits: tuple[LocatedEdit, ...] = ()
+    cell: int | None = None  # for notebooks: rows count from this cell's first line
 
 
 @dataclass

@@ -21,6 +21,13 @@ class Located:
     diagnostic: Diagnostic
     line_text: str = ""
 
+    @property
+    def place(self) -> str:
+        """`path:row:col`, or `path:cell N:row:col` in a notebook."""
+        d = self.diagnostic
+        cell = f":cell {d.cell}" if d.cell is not None else ""
+        return f"{self.filename}{cell}:{d.location.row}:{d.location.col}"
+
 
 def render(items: list[Located], fmt: str) -> str:
     return RENDERERS[fmt](items)
@@ -31,18 +38,14 @@ def _marker(d: Diagnostic) -> str:
 
 
 def _concise(items: list[Located]) -> str:
-    return "".join(
-        f"{i.filename}:{i.diagnostic.location.row}:{i.diagnostic.location.col}: "
-        f"{i.diagnostic.code}{_marker(i.diagnostic)} {i.diagnostic.message}\n"
-        for i in items
-    )
+    return "".join(f"{i.place}: {i.diagnostic.code}{_marker(i.diagnostic)} {i.diagnostic.message}\n" for i in items)
 
 
 def _text(items: list[Located]) -> str:
     out = []
     for item in items:
         d = item.diagnostic
-        out.append(f"{item.filename}:{d.location.row}:{d.location.col}: {d.code}{_marker(d)} {d.message}\n")
+        out.append(f"{item.place}: {d.code}{_marker(d)} {d.message}\n")
         if item.line_text:
             gutter = " " * len(str(d.location.row))
             width = d.end_location.col - d.location.col if d.end_location.row == d.location.row else 1
@@ -92,7 +95,7 @@ def json_object(item: Located) -> dict:
     fix = None
     if d.fix_safety is not None:
         fix = {"applicability": d.fix_safety, "message": d.fix_message, "edits": [_edit(e) for e in d.edits]}
-    return {
+    result = {
         "code": d.code,
         "name": d.name,
         "message": d.message,
@@ -102,6 +105,9 @@ def json_object(item: Located) -> dict:
         "fix": fix,
         "url": rule_url(d.code),
     }
+    if d.cell is not None:
+        result["cell"] = d.cell  # rows count from the cell's first line
+    return result
 
 
 def _github_escape(text: str, property_value: bool = False) -> str:
@@ -119,6 +125,8 @@ def _github(items: list[Located]) -> str:
             f"file={_github_escape(item.filename, True)},line={d.location.row},col={d.location.col},"
             f"endLine={d.end_location.row},endColumn={d.end_location.col},title={d.code} {d.name}"
         )
+        if d.cell is not None:
+            props += f" (cell {d.cell})"
         out.append(f"::error {props}::{_github_escape(f'{d.code} {d.message}')}\n")
     return "".join(out)
 
@@ -157,6 +165,8 @@ def _sarif(items: list[Located]) -> str:
                 }
             ],
         }
+        if d.cell is not None:
+            result["properties"] = {"cell": d.cell}
         if d.edits:
             result["fixes"] = [
                 {

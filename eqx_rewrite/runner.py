@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .engine import Diagnostic, InternalError, ParseError, Settings, analyse
+from . import notebooks
+from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
 from .project import module_class_names
 from .files import FileError, SourceFile, excluded, read_source, write_atomic
 from .rule import RuleSelection
@@ -36,6 +38,7 @@ class Error:
     row: int
     col: int
     message: str
+    cell: int | None = None
 
 
 @dataclass
@@ -48,14 +51,39 @@ class FileResult:
     error: Error | None = None
     original: SourceFile | None = None
     found: list[Diagnostic] | None = None  # findings in the original source, when fixes were made
+    cells: dict[int, str] | None = None  # a notebook's cell sources that diagnostics refer to
+    changed_cells: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return self.fixed_source is not None and self.fixed_source != self.source
 
+    def line(self, d: Diagnostic) -> str:
+        """The source line a diagnostic points at, for text output."""
+        if d.cell is not None:
+            text = (self.cells or {}).get(d.cell, "")
+        else:
+            text = self.fixed_source if self.found is not None and self.fixed_source else self.source
+        lines = text.splitlines()
+        return lines[d.location.row - 1] if 0 < d.location.row <= len(lines) else ""
+
+    def diff(self) -> str:
+        name = self.path.as_posix()
+        if self.path.suffix == ".ipynb":
+            return "".join(_unified(old, new, f"{name}:cell {index}") for index, old, new in self.changed_cells)
+        return _unified(self.source, self.fixed_source or self.source, name)
+
+
+def _unified(old: str, new: str, name: str) -> str:
+    before, after = (name, name) if name.startswith("/") else (f"a/{name}", f"b/{name}")
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), before, after)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
 
 def analyse_text(text: str, path: Path, job: Job) -> FileResult:
     """Never raises for bad input or a bug of ours: either becomes the result's `error`."""
+    if path.suffix == ".ipynb":
+        return _analyse_notebook(text, path, job)
     try:
         analysis = analyse(text, job.settings_for(path), fix=job.fix)
     except ParseError as exc:
@@ -69,6 +97,40 @@ def analyse_text(text: str, path: Path, job: Job) -> FileResult:
         return FileResult(path, [], text, error=Error(1, 1, message))
     fixed = analysis.fixed_source if job.fix else None
     return FileResult(path, analysis.diagnostics, text, fixed, analysis.fixes_applied, found=analysis.found)
+
+
+def _analyse_notebook(text: str, path: Path, job: Job) -> FileResult:
+    try:
+        notebook = notebooks.load(text)
+    except notebooks.NotebookError as exc:
+        return FileResult(path, [], text, error=Error(1, 1, str(exc)))
+    result = analyse_text(notebook.module, path.with_suffix(".py"), job)
+    result.path, result.source = path, text
+    if result.error is not None:
+        result.error.cell, result.error.row = notebooks.locate(notebook.module, result.error.row)
+        return result
+    fixed_module = result.fixed_source if result.fixed_source is not None else notebook.module
+    try:
+        result.cells = notebook.cell_sources(fixed_module)
+        result.changed_cells = notebook.changed_cells(fixed_module)
+        result.fixed_source = notebook.with_module(fixed_module) if result.changed_cells else (text if job.fix else None)
+    except notebooks.NotebookError as exc:
+        return FileResult(path, [], text, error=Error(1, 1, str(exc)))
+    result.diagnostics = [_in_cell(d, fixed_module) for d in result.diagnostics]
+    if result.found is not None:
+        result.found = [_in_cell(d, notebook.module) for d in result.found]
+    return result
+
+
+def _in_cell(d: Diagnostic, module: str) -> Diagnostic:
+    cell, row = notebooks.locate(module, d.location.row)
+    end_row = row + d.end_location.row - d.location.row
+    edits = tuple(
+        replace(e, location=Position(notebooks.locate(module, e.location.row)[1], e.location.col),
+                end_location=Position(notebooks.locate(module, e.end_location.row)[1], e.end_location.col))
+        for e in d.edits
+    )
+    return replace(d, location=Position(row, d.location.col), end_location=Position(end_row, d.end_location.col), edits=edits, cell=cell)
 
 
 def analyse_path(path: Path, job: Job) -> FileResult:

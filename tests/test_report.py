@@ -22,6 +22,7 @@ FINDING_SCHEMA = {
             "location": {"$ref": "#/$defs/pos"},
             "end_location": {"$ref": "#/$defs/pos"},
             "url": {"type": "string"},
+            "cell": {"type": "integer", "minimum": 1},
             "fix": {
                 "oneOf": [
                     {"type": "null"},
