@@ -1,0 +1,361 @@
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import libcst as cst
+
+from ..index import ClassInfo, dotted
+from ..rule import Edit, Finding, Fix, Rule, Safety, register
+from ._layer_stacks import assigned_self_field, method_statements
+from ._names import names_in, param_names, target_names
+
+INIT_NAME = re.compile(r"^(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)$")
+TREE_AT = "equinox.tree_at"
+CONSTANTS = ("None", "True", "False")
+
+
+@register
+class InitKwargs(Rule):
+    """## What it does
+    Finds Module constructors with per-layer initialiser arguments (`hidden_weight_init=`,
+    `kernel_init=`, `init_scale=`...) whose only effect is to replace a sublayer's parameter with
+    `eqx.tree_at` inside `__init__`.
+
+    ## Why is this bad?
+    Each initialiser becomes part of the constructor's signature and is threaded down to the layer
+    it changes. Equinox's "Custom parameter initialisation" trick is to build the model plainly and
+    replace parameters from outside with `eqx.tree_at`: constructors stay small, and any
+    initialisation can be applied to any model. There is no speed gain (the recipe costs a few ms at
+    build time); it is about structure.
+
+    ## Example
+    ```python
+    class Head(eqx.Module):
+        def __init__(self, size, *, key, hidden_weight_init=None):
+            k1, k2 = jr.split(key)
+            self.hidden = eqx.nn.Linear(size, size, key=k1)
+            if hidden_weight_init is not None:
+                self.hidden = eqx.tree_at(lambda l: l.weight, self.hidden, hidden_weight_init(k2, (size, size)))
+
+    model = Head(8, key=key, hidden_weight_init=trunc_normal)
+    ```
+
+    ## Use instead
+    ```python
+    class Head(eqx.Module):
+        def __init__(self, size, *, key):
+            k1, k2 = jr.split(key)
+            self.hidden = eqx.nn.Linear(size, size, key=k1)
+
+
+    def init_head(model, size, *, key, hidden_weight_init=None):
+        k1, k2 = jr.split(key)
+        if hidden_weight_init is not None:
+            model = eqx.tree_at(lambda l: l.hidden.weight, model, hidden_weight_init(k2, (size, size)))
+        return model
+
+
+    model = init_head(Head(8, key=key), 8, key=key, hidden_weight_init=trunc_normal)
+    ```
+    The helper derives the keys exactly as the constructor did, so the weights are identical bit
+    for bit. Call sites in the same file are rewritten.
+
+    ## Fix safety
+    Unsafe unless the class is private to its module (a leading underscore): the constructor's
+    signature changes, and callers in other files would break. No fix when a call site passes the
+    arguments in a way that cannot be repeated (`*args`, `**kwargs`, or an argument expression that
+    might not give the same value twice). Quiet when an initialiser argument also changes shapes,
+    static fields or control flow.
+
+    ## Verification
+    The built model's parameters are equal bit for bit before and after.
+    """
+
+    code = "EQX004"
+    name = "init-kwargs"
+    summary = "per-layer init arguments threaded through a constructor; initialise with `eqx.tree_at`"
+    needles = ("init",)
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for info in ctx.index.module_classes():
+            plan = _plan(ctx, info)
+            if plan is not None:
+                yield _finding(ctx, plan)
+
+
+@dataclass
+class Plan:
+    info: ClassInfo
+    init: cst.FunctionDef
+    params: list[cst.Param]  # the initialiser parameters
+    blocks: list[cst.If]  # `if x_init is not None:` blocks to move out
+    setup: list[cst.SimpleStatementLine]  # statements the blocks need (key derivation)
+    needed: list[str] = field(default_factory=list)  # constructor parameters the helper needs
+    calls: list[cst.Call] = field(default_factory=list)
+    blocker: str | None = None
+
+
+def _plan(ctx, info: ClassInfo) -> Plan | None:
+    init = info.methods.get("__init__")
+    if init is None:
+        return None
+    params = [
+        p for p in [*init.params.params, *init.params.kwonly_params]
+        if INIT_NAME.match(p.name.value) and isinstance(p.default, cst.Name) and p.default.value == "None"
+    ]
+    statements = method_statements(init)
+    blocks = []
+    for param in params:
+        block = _guard_block(statements, param.name.value)
+        if block is None or not _only_replaces_fields(block):
+            return None
+        uses = names_in(init.body).loads_of(param.name.value)
+        if any(not _inside(ctx, use, block) for use in uses):
+            return None  # the argument does more than initialise: shapes, static fields, control flow
+        blocks.append(block)
+    if not params:
+        return None
+    plan = Plan(info, init, params, blocks, [])
+    _collect_setup(ctx, plan, statements)
+    plan.calls = [c for c in ctx.index.calls if dotted(c.func) == info.name]
+    return plan
+
+
+def _guard_block(statements, name: str) -> cst.If | None:
+    """The top-level `if name is not None:` statement of `__init__`, without an else."""
+    for stmt in statements:
+        if isinstance(stmt, cst.If) and stmt.orelse is None:
+            test = stmt.test
+            if (
+                isinstance(test, cst.Comparison)
+                and isinstance(test.left, cst.Name)
+                and test.left.value == name
+                and len(test.comparisons) == 1
+                and isinstance(test.comparisons[0].operator, cst.IsNot)
+                and isinstance(test.comparisons[0].comparator, cst.Name)
+                and test.comparisons[0].comparator.value == "None"
+            ):
+                return stmt
+    return None
+
+
+def _only_replaces_fields(block: cst.If) -> bool:
+    """Every statement is `self.f = eqx.tree_at(where, self.f, value)` (checked by name below)."""
+    body = block.body.body if isinstance(block.body, cst.IndentedBlock) else ()
+    for stmt in body:
+        assigned = assigned_self_field(stmt)
+        if assigned is None:
+            return False
+        name, value = assigned
+        if not (isinstance(value, cst.Call) and len(value.args) == 3 and not any(a.keyword or a.star for a in value.args)):
+            return False
+        where, target = value.args[0].value, value.args[1].value
+        if not (isinstance(where, cst.Lambda) and len(where.params.params) == 1):
+            return False
+        if not (isinstance(target, cst.Attribute) and dotted(target) == f"self.{name}"):
+            return False
+    return bool(body)
+
+
+def _inside(ctx, node, ancestor) -> bool:
+    return any(a is ancestor for a in ctx.ancestors(node))
+
+
+def _collect_setup(ctx, plan: Plan, statements) -> None:
+    """Statements defining the names the blocks read, and the constructor parameters behind them."""
+    init_params = [p for p in param_names(plan.init) if p != "self"]
+    moved = {p.name.value for p in plan.params}
+    block_names = [names_in(b) for b in plan.blocks]
+    wanted = {n.value for names in block_names for n in names.loads} - moved - {"self", *CONSTANTS}
+    wanted -= {n for names in block_names for n in names.bound}  # lambda parameters and the like
+    first_block = min(ctx.span(b)[0] for b in plan.blocks)
+    for stmt in reversed([s for s in statements if ctx.span(s)[0] < first_block]):
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if not isinstance(small, cst.Assign):
+            continue
+        bound = {n for t in small.targets for n in target_names(t.target)}
+        if bound & wanted:
+            reads = names_in(small.value)
+            if reads.reads("self"):
+                plan.blocker = "the initialisers depend on values computed from `self`"
+                return
+            plan.setup.insert(0, stmt)
+            wanted = (wanted - bound) | {n.value for n in reads.loads}
+    plan.needed = [p for p in init_params if p in wanted and p not in moved]
+    local_names = {n for s in plan.setup for small in s.body for t in small.targets for n in target_names(t.target)}
+    unresolved = wanted - set(init_params) - local_names
+    computed = sorted(name for name in unresolved if _assigned_in(ctx, plan.init, name))
+    if computed:
+        plan.blocker = f"the initialisers read `{computed[0]}`, computed in `__init__`"
+
+
+def _assigned_in(ctx, fn: cst.FunctionDef, name: str) -> bool:
+    return name in names_in(fn.body).bound
+
+
+# --- finding and fix ------------------------------------------------------------------------------
+def _finding(ctx, plan: Plan) -> Finding:
+    names = ", ".join(f"`{p.name.value}`" for p in plan.params)
+    message = (
+        f"`{plan.info.name}.__init__` takes initialiser arguments ({names}) only to replace sublayer "
+        "parameters; build the model plainly and apply them from outside with `eqx.tree_at`"
+    )
+    problem = plan.blocker or _call_problem(ctx, plan)
+    if problem:
+        return ctx.finding(plan.init, f"{message}; no fix: {problem}")
+    private = plan.info.name.startswith("_")
+    if not private:
+        message += f"; the fix is unsafe: it changes the signature of `{plan.info.name}`, which other files may call"
+    return ctx.finding(plan.init, message, _fix(ctx, plan, Safety.SAFE if private else Safety.UNSAFE))
+
+
+def _call_problem(ctx, plan: Plan) -> str | None:
+    moved = {p.name.value for p in plan.params}
+    for call in plan.calls:
+        if not any(a.keyword is not None and a.keyword.value in moved for a in call.args):
+            continue
+        if any(a.star for a in call.args):
+            return f"a call passes `*args`/`**kwargs` (line {ctx.lines.position(ctx.span(call)[0]).row})"
+        for value in _needed_arguments(plan, call).values():
+            if value is not None and not _repeatable(ctx, value):
+                return f"`{ctx.source[slice(*ctx.span(value))]}` may not give the same value twice"
+    return None
+
+
+def _needed_arguments(plan: Plan, call: cst.Call) -> dict[str, cst.BaseExpression | None]:
+    positional = [p.name.value for p in plan.init.params.params if p.name.value != "self"]
+    given = {positional[i]: a.value for i, a in enumerate(a for a in call.args if a.keyword is None) if i < len(positional)}
+    given.update({a.keyword.value: a.value for a in call.args if a.keyword is not None})
+    return {name: given.get(name) for name in plan.needed}
+
+
+def _repeatable(ctx, node: cst.BaseExpression) -> bool:
+    """Evaluating it twice gives the same value: names, constants, PRNGKey(...) of those."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Attribute)):
+        return True
+    if isinstance(node, cst.Call) and ctx.index.qualified_name(node.func) in ("jax.random.PRNGKey", "jax.random.key"):
+        return all(_repeatable(ctx, a.value) for a in node.args)
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(_repeatable(ctx, e.value) for e in node.elements)
+    return False
+
+
+def _helper_name(ctx, plan: Plan) -> str:
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", plan.info.name).lower().lstrip("_")
+    name = f"init_{snake}"
+    return name if name not in ctx.index.names else f"{name}_weights"
+
+
+def _fix(ctx, plan: Plan, safety: Safety) -> Fix:
+    imports: list[Edit] = []
+    tree_at, edits = ctx.name_for(TREE_AT)
+    imports.extend(edits)
+    helper = _helper_name(ctx, plan)
+    edits = [_signature_edit(ctx, plan)]
+    edits += [_delete_statement(ctx, block) for block in plan.blocks]
+    edits.append(_helper_edit(ctx, plan, helper, tree_at))
+    edits += _call_edits(ctx, plan, helper)
+    return Fix(safety, f"Move the initialisers into `{helper}`, applied after construction", tuple(edits + imports))
+
+
+def _signature_edit(ctx, plan: Plan) -> Edit:
+    moved = {id(p) for p in plan.params}
+    params = plan.init.params
+    kept = params.with_changes(
+        params=[p for p in params.params if id(p) not in moved],
+        kwonly_params=[p for p in params.kwonly_params if id(p) not in moved],
+    )
+    kept = _fix_commas(kept)
+    return ctx.replace(params, cst.Module([]).code_for_node(kept))
+
+
+def _fix_commas(params: cst.Parameters) -> cst.Parameters:
+    """The last parameter loses a comma the removed one needed after it."""
+    ordered = [*params.params, *params.kwonly_params]
+    if not ordered or params.star_kwarg is not None:
+        return params
+    last = ordered[-1]
+    bare = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if params.kwonly_params:
+        return params.with_changes(kwonly_params=[*params.kwonly_params[:-1], bare])
+    if isinstance(params.star_arg, cst.ParamStar):
+        return params.with_changes(star_arg=cst.MaybeSentinel.DEFAULT, params=[*params.params[:-1], bare])
+    return params.with_changes(params=[*params.params[:-1], bare])
+
+
+def _delete_statement(ctx, stmt: cst.CSTNode) -> Edit:
+    start, end = ctx.span(stmt)
+    line_start = ctx.lines.starts[ctx.lines.position(start).row - 1]
+    end_row = ctx.lines.position(end).row
+    line_end = ctx.lines.starts[end_row] if end_row < len(ctx.lines.starts) else len(ctx.source)
+    return Edit(line_start, line_end, "")
+
+
+def _helper_edit(ctx, plan: Plan, helper: str, tree_at: str) -> Edit:
+    source = lambda node: ctx.source[slice(*ctx.span(node))]
+    positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
+    keyword = [p.name.value for p in plan.init.params.kwonly_params if p.name.value in plan.needed]
+    signature = ["model", *positional, "*", *keyword, *(f"{p.name.value}=None" for p in plan.params)]
+    lines = [f"def {helper}({', '.join(signature)}):"]
+    lines.append(f'    """Apply `{plan.info.name}`\'s custom initialisers to a built model with `eqx.tree_at` (EQX004)."""')
+    lines += ["    " + source(s) for s in plan.setup]
+    for block in plan.blocks:
+        lines.append(f"    {source(block.test).join(['if ', ':'])}")
+        for stmt in block.body.body:
+            field_name, value = assigned_self_field(stmt)
+            where, replacement = value.args[0].value, value.args[2].value
+            lines.append(f"        model = {tree_at}({_composed_where(ctx, where, field_name)}, model, {_on_model(ctx, replacement)})")
+    lines.append("    return model")
+    end = _line_end(ctx, ctx.span(plan.info.node)[1])
+    return Edit(end, end, "\n\n\n" + ctx.render("\n".join(lines), plan.info.node))
+
+
+def _composed_where(ctx, where: cst.Lambda, field_name: str) -> str:
+    """`lambda l: l.weight` applied to `self.hidden` becomes `lambda l: l.hidden.weight`."""
+    param = where.params.params[0].name.value
+    loads = names_in(where.body).loads_of(param)
+    start, end = ctx.span(where)
+    return ctx.text_with(start, end, [(n, f"{param}.{field_name}") for n in loads])
+
+
+def _on_model(ctx, node: cst.BaseExpression) -> str:
+    start, end = ctx.span(node)
+    return ctx.text_with(start, end, [(n, "model") for n in names_in(node).loads_of("self")])
+
+
+def _line_end(ctx, offset: int) -> int:
+    row = ctx.lines.position(offset).row
+    if row < len(ctx.lines.starts):
+        return len(ctx.source[: ctx.lines.starts[row]].rstrip("\r\n"))
+    return len(ctx.source.rstrip("\r\n"))
+
+
+def _call_edits(ctx, plan: Plan, helper: str) -> list[Edit]:
+    moved = {p.name.value for p in plan.params}
+    source = lambda node: ctx.source[slice(*ctx.span(node))]
+    replacements = []
+    for call in plan.calls:
+        init_args = [a for a in call.args if a.keyword is not None and a.keyword.value in moved]
+        if not init_args:
+            continue
+        kept = [a for a in call.args if a not in init_args]
+        construct = f"{source(call.func)}({', '.join(source(a).rstrip(', ') for a in kept)})"
+        needed = _needed_arguments(plan, call)
+        positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
+        args = [construct]
+        args += [_argument_text(ctx, plan, name, needed[name]) for name in positional]
+        args += [f"{name}={_argument_text(ctx, plan, name, needed[name])}" for name in plan.needed if name not in positional]
+        args += [source(a).rstrip(", ") for a in init_args]
+        replacements.append((call, f"{helper}({', '.join(args)})"))
+    return ctx.rewrite_expressions(replacements)
+
+
+def _argument_text(ctx, plan: Plan, name: str, value: cst.BaseExpression | None) -> str:
+    if value is not None:
+        return ctx.source[slice(*ctx.span(value))]
+    param = next(p for p in [*plan.init.params.params, *plan.init.params.kwonly_params] if p.name.value == name)
+    return ctx.source[slice(*ctx.span(param.default))]
