@@ -13,6 +13,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from . import codegen
 from .index import ModuleIndex
+from .prefilter import features
 from .rule import Edit, Finding, Fix, Rule, RuleSelection, Safety, all_rules
 from .suppress import Suppressions, skips_file
 
@@ -107,9 +108,9 @@ def parse(source: str) -> cst.Module:
         raise ParseError(1, 1, "file is nested too deeply to parse") from None
 
 
-def _syntax_check(source: str) -> None:
+def _ast_parse(source: str) -> ast.Module:
     try:
-        ast.parse(source)
+        return ast.parse(source)
     except SyntaxError as exc:
         raise ParseError(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:  # e.g. a NUL byte
@@ -257,15 +258,22 @@ def _is_docstring(stmt: cst.CSTNode) -> bool:
     )
 
 
-def may_match(source: str, rules: list[Rule]) -> bool:
-    """Cheap text test: no rule can fire in a file that mentions neither jax nor equinox."""
+def candidate_rules(source: str, rules: list[Rule], module_classes: frozenset[str] = frozenset()) -> list[Rule]:
+    """The rules that may fire in `source`, by ever cheaper-to-fail tests; libcst only parses after.
+
+    Rules resolve names through the file's own imports, so a file that mentions neither jax nor
+    equinox cannot have a finding; it is not parsed at all. The others are parsed by `ast` (that is
+    also where their syntax errors are reported), then each rule's regexes and `ast` condition run.
+    """
     if "jax" not in source and "equinox" not in source:
-        return False
-    return any(_mentions_needles(source, rule) for rule in rules)
-
-
-def _mentions_needles(source: str, rule: Rule) -> bool:
-    return not rule.needles or any(n in source for n in rule.needles)
+        return []
+    tree = _ast_parse(source)
+    modules_reachable = "equinox" in source or any(name in source for name in module_classes)
+    rules = [rule for rule in rules if (modules_reachable or not rule.needs_module) and rule.may_match_text(source)]
+    if not rules:
+        return rules
+    found = features(tree)
+    return [rule for rule in rules if rule.candidate(found)]
 
 
 def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Settings) -> list[Finding]:
@@ -274,8 +282,7 @@ def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Se
     index = ModuleIndex(module, settings.project_module_classes)
     findings: list[Finding] = []
     for rule in rules:
-        if _mentions_needles(source, rule):
-            findings.extend(rule.check(Context(source, module, index, settings, rule)))
+        findings.extend(rule.check(Context(source, module, index, settings, rule)))
     if not findings:
         return findings
     suppressions = Suppressions.from_source(source)
@@ -284,17 +291,21 @@ def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Se
 
 
 def analyse(source: str, settings: Settings, fix: bool = False, use_filters: bool = True) -> Analysis:
-    """Findings for `source`; with `fix`, the fixed source and the findings left in it."""
+    """Findings for `source`; with `fix`, the fixed source and the findings left in it.
+
+    `use_filters=False` runs every rule on every file: the reference the filters are tested against.
+    """
     rules = settings.rules()
-    if use_filters and not may_match(source, rules):
-        _syntax_check(source)  # a skipped file must still be valid Python, or the user never hears
-        return Analysis([], source)
+    if use_filters:
+        rules = candidate_rules(source, rules, settings.project_module_classes)
+        if not rules:
+            return Analysis([], source)
     module = parse(source)
     findings = check_rules(source, module, rules, settings)
     if not (fix and any(settings.fixable(f) for f in findings)):
         return Analysis(locate(findings, source), source)
     fixed, applied = _fix_to_fixpoint(source, module, rules, settings)
-    remaining = check_rules(fixed, parse(fixed), rules, settings)
+    remaining = check_rules(fixed, parse(fixed), settings.rules(), settings)
     return Analysis(locate(remaining, fixed), fixed, applied, locate(findings, source))
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 if TYPE_CHECKING:
     from .engine import Context
+    from .prefilter import Features
 
 DOCS_URL = "https://github.com/eqx-rewrite/eqx-rewrite/blob/main/README.md#{code}"
 
@@ -64,8 +66,23 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]
     options: ClassVar[dict[str, Option]] = {}
-    # Cheap test on the raw text: a file that contains none of these cannot have a finding.
+    # Regexes that must all match a file's text for the rule to fire there: the cheapest filter.
     needles: ClassVar[tuple[str, ...]] = ()
+    # Fires only on eqx.Module classes, which a file can only reach through equinox or a project class.
+    needs_module: ClassVar[bool] = False
+
+    @staticmethod
+    def candidate(features: Features) -> bool:
+        """A necessary condition on the file's `ast` features (see prefilter.py)."""
+        return True
+
+    @classmethod
+    def may_match_text(cls, source: str) -> bool:
+        compiled = cls.__dict__.get("_compiled_needles")
+        if compiled is None:
+            compiled = [re.compile(n, re.MULTILINE) for n in cls.needles]
+            cls._compiled_needles = compiled
+        return all(c.search(source) for c in compiled)
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError

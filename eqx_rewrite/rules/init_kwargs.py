@@ -76,7 +76,13 @@ class InitKwargs(Rule):
     code = "EQX004"
     name = "init-kwargs"
     summary = "per-layer init arguments threaded through a constructor; initialise with `eqx.tree_at`"
-    needles = ("init",)
+    needles = ("tree_at", "is not None", r"\b(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)\s*=\s*None")
+
+    needs_module = True
+
+    @staticmethod
+    def candidate(f) -> bool:
+        return f.class_with_init and f.init_kwargs_default_none
 
     def check(self, ctx) -> Iterator[Finding]:
         for info in ctx.index.module_classes():

@@ -55,7 +55,13 @@ class ModuleMutation(Rule):
     code = "EQX005"
     name = "module-mutation"
     summary = "in-place mutation of a frozen Equinox module; use `eqx.tree_at`"
-    needles = ("__setattr__", "__dict__", "vars(", "replace")
+    needles = (r"__setattr__|__dict__|\bvars\(|\breplace\b",)
+
+    needs_module = True
+
+    @staticmethod
+    def candidate(f) -> bool:
+        return f.mutates
 
     def check(self, ctx) -> Iterator[Finding]:
         mutations = [m for m in _mutations(ctx) if m.target_class is not None]

@@ -57,7 +57,13 @@ class PythonLoopEnsemble(Rule):
     code = "EQX003"
     name = "python-loop-ensemble"
     summary = "ensemble built and evaluated member by member; use `eqx.filter_vmap`"
-    needles = ("for",)
+    needles = (r"\bsplit\b", r"=\s*\[", r"\bfor\b")
+
+    needs_module = True
+
+    @staticmethod
+    def candidate(f) -> bool:
+        return bool(f.listcomp_names & f.iterated_names)
 
     def check(self, ctx) -> Iterator[Finding]:
         for assign in ctx.index.assigns:

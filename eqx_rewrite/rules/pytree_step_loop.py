@@ -66,7 +66,11 @@ class PytreeStepLoop(Rule):
     code = "EQX002"
     name = "pytree-step-loop"
     summary = "jit'd step fed whole pytrees in a Python loop; run the loop on flattened leaves"
-    needles = ("jit",)
+    needles = ("jit", r"^[ \t]*(?:for|while)\b")
+
+    @staticmethod
+    def candidate(f) -> bool:
+        return bool(f.jitted & f.carried_calls_in_loops)
 
     def check(self, ctx) -> Iterator[Finding]:
         jitted = _jitted_functions(ctx)

@@ -52,7 +52,11 @@ class ScanCarryUnused(Rule):
     code = "EQX006"
     name = "scan-carry-unused"
     summary = "`lax.scan` body ignores its carry and reads the closed-over init instead"
-    needles = ("scan",)
+    needles = (r"\bscan\b",)
+
+    @staticmethod
+    def candidate(f) -> bool:
+        return f.calls_scan_ignoring_carry
 
     def check(self, ctx) -> Iterator[Finding]:
         for call in ctx.index.calls_to(SCAN):

@@ -91,7 +91,14 @@ class UnrolledLayers(Rule):
     code = "EQX001"
     name = "scan-over-layers"
     summary = "identical layers applied one by one; stack with `filter_vmap`, apply with `lax.scan`"
-    needles = ("__init__",)  # every stack is built in a constructor
+    needles = ("__init__", r"\bin\s+(?:zip\()?self\.\w+|self\.[A-Za-z_]\w*?\d+\(|Sequential")
+
+    needs_module = True
+
+    @staticmethod
+    def candidate(f) -> bool:
+        written_out = f.calls_numbered_self_field and any(n >= 2 for n in f.numbered_fields.values())
+        return f.class_with_init and bool(f.built_stacks & f.iterated_self_fields or f.sequential_fields or written_out)
     options = {
         "min-layers": Option(
             None,
