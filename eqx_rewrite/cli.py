@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cache import Cache
 from .config import Config, ConfigError, check_codes, find_config, load_config
 from .engine import Settings
 from .files import FileError, decode, discover
@@ -42,11 +43,12 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--stdin-filename", type=click.Path(path_type=Path), help="Read source from stdin, named this; with --fix, print the fixed source.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="pyproject.toml to use instead of searching.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs available).")
-@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary or progress.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the findings cache.")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.version_option(__version__, "--version", prog_name="eqx-rewrite")
-def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, list_rules, explain):
+def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, list_rules, explain):
     """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
 
     Exit codes: 0 nothing left to report; 1 findings (or diffs) remain; 2 usage error, unreadable or
@@ -66,7 +68,8 @@ def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, std
     job = Job(settings, mode != "check", config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
     if stdin_filename is not None:
         sys.exit(_run_stdin(stdin_filename, job, mode, output_format, exit_zero, quiet))
-    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs))
+    cache = None if no_cache else Cache(config.root)
+    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs, cache))
 
 
 def _config_start(paths: tuple[Path, ...], stdin_filename: Path | None) -> Path:
@@ -102,13 +105,16 @@ def _explain(code: str) -> None:
         click.echo(f"\nOption `{name}` (default {option.default!r}): {option.help}")
 
 
-def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs) -> int:
+def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache) -> int:
     roots = list(paths) or [config.root / p for p in config.src]
     try:
         files = list(discover(roots, config.exclude + config.extend_exclude, config.root))
     except FileError as exc:
         raise Failure(exc.message) from None
-    results = run(files, job, jobs)
+    show_progress = not quiet and sys.stderr.isatty() and len(files) >= PROGRESS_MIN_FILES
+    results = run(files, job, jobs, cache, _progress if show_progress else None)
+    if show_progress:
+        click.echo("\r\033[K", nl=False, err=True)
     if mode == "fix":
         write_fixes(results)
     if mode == "diff":
@@ -116,6 +122,17 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
             if result.changed and result.error is None:
                 click.echo(result.diff(), nl=False)
     return _report(results, mode, output_format, exit_zero, quiet)
+
+
+PROGRESS_MIN_FILES = 200
+
+
+def _progress(done: int, total: int) -> None:
+    if done % 25 and done != total:
+        return
+    width = 30
+    filled = width * done // total
+    click.echo(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} files", nl=False, err=True)
 
 
 def _run_stdin(filename: Path, job: Job, mode, output_format, exit_zero, quiet) -> int:

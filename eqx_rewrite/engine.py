@@ -117,22 +117,40 @@ def _ast_parse(source: str) -> ast.Module:
         raise ParseError(1, 1, f"SyntaxError: {exc}") from None
 
 
+class LazyMetadata:
+    """libcst metadata, resolved on first use: most candidate files never need it, and it costs
+    more than parsing (positions are computed by generating the code again)."""
+
+    def __init__(self, module: cst.Module):
+        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._resolved: dict = {}
+
+    def __getitem__(self, provider):
+        if provider not in self._resolved:
+            self._resolved[provider] = self._wrapper.resolve(provider)
+        return self._resolved[provider]
+
+
 class Context:
     """What a rule sees: the tree, its index, positions, options, and helpers to build fixes."""
 
-    def __init__(self, source: str, module: cst.Module, index: ModuleIndex, settings: Settings, rule: Rule):
+    def __init__(self, source: str, module: cst.Module, index: ModuleIndex, settings: Settings, rule: Rule, metadata):
         self.source = source
         self.module = module
         self.index = index
         self.settings = settings
         self.rule = rule
         self.lines = Lines(source)
-        metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(
-            [PositionProvider, ParentNodeProvider]
-        )
-        self._positions = metadata[PositionProvider]
-        self.parents = metadata[ParentNodeProvider]
+        self._metadata = metadata
         self._reserved: dict[str, str] = {}
+
+    @property
+    def _positions(self):
+        return self._metadata[PositionProvider]
+
+    @property
+    def parents(self):
+        return self._metadata[ParentNodeProvider]
 
     # --- positions ---------------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
@@ -262,27 +280,37 @@ def candidate_rules(source: str, rules: list[Rule], module_classes: frozenset[st
     """The rules that may fire in `source`, by ever cheaper-to-fail tests; libcst only parses after.
 
     Rules resolve names through the file's own imports, so a file that mentions neither jax nor
-    equinox cannot have a finding; it is not parsed at all. The others are parsed by `ast` (that is
-    also where their syntax errors are reported), then each rule's regexes and `ast` condition run.
+    equinox cannot have a finding. Each rule's regexes then run on the text; a file that passes
+    some is parsed by `ast` (where its syntax errors are reported) for the rules' `ast` conditions.
+    Files that fail every test are never parsed.
     """
     if "jax" not in source and "equinox" not in source:
         return []
-    tree = _ast_parse(source)
-    modules_reachable = "equinox" in source or any(name in source for name in module_classes)
-    rules = [rule for rule in rules if (modules_reachable or not rule.needs_module) and rule.may_match_text(source)]
+    rules = [rule for rule in rules if rule.may_match_text(source)]
+    if any(rule.needs_module for rule in rules) and not _reaches_modules(source, module_classes):
+        rules = [rule for rule in rules if not rule.needs_module]
     if not rules:
         return rules
-    found = features(tree)
+    found = features(_ast_parse(source))
     return [rule for rule in rules if rule.candidate(found)]
+
+
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _reaches_modules(source: str, module_classes: frozenset[str]) -> bool:
+    """Whether an eqx.Module class can appear here: through equinox, or a project class by name."""
+    return "equinox" in source or not module_classes.isdisjoint(IDENTIFIER.findall(source))
 
 
 def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Settings) -> list[Finding]:
     if skips_file(source):
         return []
     index = ModuleIndex(module, settings.project_module_classes)
+    metadata = LazyMetadata(module)
     findings: list[Finding] = []
     for rule in rules:
-        findings.extend(rule.check(Context(source, module, index, settings, rule)))
+        findings.extend(rule.check(Context(source, module, index, settings, rule, metadata)))
     if not findings:
         return findings
     suppressions = Suppressions.from_source(source)

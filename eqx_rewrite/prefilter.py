@@ -12,6 +12,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+# Setting fields of `self` here is construction, which EQX005 leaves alone.
+CONSTRUCTION_METHODS = frozenset({"__init__", "__post_init__", "__check_init__"})
 INIT_NAME = re.compile(r"^(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)$")
 NUMBERED = re.compile(r"^([A-Za-z_]\w*?)\d+$")
 
@@ -91,6 +93,7 @@ class _Collector(ast.NodeVisitor):
     def __init__(self) -> None:
         self.features = Features()
         self.loops = 0
+        self.functions: list[str] = []  # names of the enclosing functions, innermost last
         self.appended: set[str] = set()  # names `.append(...)`ed to inside a loop
         self.split_names: set[str] = set()  # names assigned from a `split(...)` call
         self.listcomps: list[tuple[set[str], ast.AST]] = []  # `names = [C(...) for _ in iterable]`
@@ -109,6 +112,11 @@ class _Collector(ast.NodeVisitor):
             self.features.class_with_init = True
         self.generic_visit(node)
 
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.functions.append("<lambda>")
+        self.generic_visit(node)
+        self.functions.pop()
+
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.features.functions.setdefault(node.name, []).append(node)
         if any(_is_jit(d) for d in node.decorator_list):
@@ -120,7 +128,9 @@ class _Collector(ast.NodeVisitor):
             if any(INIT_NAME.match(a.arg) and isinstance(d, ast.Constant) and d.value is None for a, d in defaults):
                 self.features.init_kwargs_default_none = True
         loops, self.loops = self.loops, 0  # a nested function's body is not inside the loop
+        self.functions.append(node.name)
         self.generic_visit(node)
+        self.functions.pop()
         self.loops = loops
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -168,11 +178,17 @@ class _Collector(ast.NodeVisitor):
                 self._self_assignment(target.attr, value)
             if isinstance(target, ast.Subscript):
                 base = target.value
-                if isinstance(base, ast.Attribute) and base.attr == "__dict__":
+                if isinstance(base, ast.Attribute) and base.attr == "__dict__" and not self._constructs(base.value):
                     self.features.mutates = True
                 if isinstance(base, ast.Call) and _last_name(base.func) == "vars":
-                    self.features.mutates = True
+                    if not (base.args and self._constructs(base.args[0])):
+                        self.features.mutates = True
         self.generic_visit(node)
+
+    def _constructs(self, target: ast.AST) -> bool:
+        """`self` inside `__init__` (the innermost function, as the rule judges it)."""
+        innermost = self.functions[-1] if self.functions else None
+        return isinstance(target, ast.Name) and target.id == "self" and innermost in CONSTRUCTION_METHODS
 
     def visit_Import(self, node: ast.Import) -> None:
         if any(a.name == "dataclasses" and a.asname for a in node.names):
@@ -200,7 +216,8 @@ class _Collector(ast.NodeVisitor):
         if self.loops and name == "append" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             self.appended.add(func.value.id)
         if name == "__setattr__" and isinstance(func, ast.Attribute) and _last_name(func.value) == "object":
-            self.features.mutates = True
+            if not (node.args and self._constructs(node.args[0])):
+                self.features.mutates = True
         if isinstance(func, ast.Name) and func.id == "replace":
             self.features.mutates = True
         if isinstance(func, ast.Attribute) and name == "replace" and _last_name(func.value) == "dataclasses":

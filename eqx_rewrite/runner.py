@@ -7,11 +7,13 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, Iterator
 
 from . import notebooks
 from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
 from .project import module_class_names
-from .files import FileError, SourceFile, excluded, read_source, write_atomic
+from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
+from .files import FileError, SourceFile, decode, excluded, read_source, write_atomic
 from .rule import RuleSelection
 
 # Below this many files a pool costs more to start than it saves.
@@ -143,24 +145,61 @@ def analyse_path(path: Path, job: Job) -> FileResult:
     return result
 
 
-def run(paths: list[Path], job: Job, jobs: int | None = None) -> list[FileResult]:
-    job = replace(job, settings=replace(job.settings, project_module_classes=_project_classes(paths)))
+def run(
+    paths: list[Path],
+    job: Job,
+    jobs: int | None = None,
+    cache: Cache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[FileResult]:
+    raws = [_read_bytes(p) for p in paths]
+    classes = module_class_names(r.decode("utf-8", "replace") for r in raws if r is not None)
+    job = replace(job, settings=replace(job.settings, project_module_classes=classes))
+    results: list[FileResult | None] = [None] * len(paths)
+    keys: dict[int, str] = {}
+    if cache is not None and not job.fix:
+        for i, (path, raw) in enumerate(zip(paths, raws)):
+            if raw is not None:
+                keys[i] = cache.key(fingerprint(job.settings_for(path)), path.suffix, raw)
+                entry = cache.get(keys[i])
+                if entry is not None:
+                    results[i] = _from_cache(path, raw, entry)
+    todo = [i for i, r in enumerate(results) if r is None]
+    done = len(paths) - len(todo)
+    for i, result in zip(todo, _analyse_all([paths[i] for i in todo], job, jobs)):
+        results[i] = result
+        if i in keys and not (result.error and result.error.message.startswith("internal error")):
+            cache.put(keys[i], encode(result.diagnostics, result.error, result.cells))
+        done += 1
+        if progress is not None:
+            progress(done, len(paths))
+    return results  # type: ignore[return-value]
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # reported when the file itself is analysed
+
+
+def _from_cache(path: Path, raw: bytes, entry: dict) -> FileResult:
+    try:
+        text, _ = decode(raw)
+    except FileError:
+        text = ""
+    error = Error(**entry["error"]) if entry.get("error") else None
+    return FileResult(path, decode_diagnostics(entry), text, error=error, cells=decode_cells(entry))
+
+
+def _analyse_all(paths: list[Path], job: Job, jobs: int | None) -> Iterator[FileResult]:
     workers = min(jobs or os.cpu_count() or 1, len(paths))
     if workers <= 1 or len(paths) < POOL_THRESHOLD:
-        return [analyse_path(p, job) for p in paths]
+        yield from (analyse_path(p, job) for p in paths)
+        return
     chunksize = max(1, len(paths) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_analyse_path_star, [(p, job) for p in paths], chunksize=chunksize))
-
-
-def _project_classes(paths: list[Path]) -> frozenset[str]:
-    texts = []
-    for path in paths:
-        try:
-            texts.append(path.read_text(encoding="utf-8", errors="replace"))
-        except OSError:
-            continue  # reported when the file itself is analysed
-    return module_class_names(texts)
+        yield from pool.map(_analyse_path_star, [(p, job) for p in paths], chunksize=chunksize)
 
 
 def _analyse_path_star(args: tuple[Path, Job]) -> FileResult:

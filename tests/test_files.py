@@ -15,7 +15,7 @@ SURGERY_FIXED = (RULES_DIR / "EQX005" / "setattr_replace_layer.expected.py").rea
 
 
 def test_syntax_error_is_reported_and_other_files_go_on(tmp_path, run_cli):
-    (tmp_path / "bad.py").write_text("import equinox as eqx\n\ndef f(:\n    pass\n")
+    (tmp_path / "bad.py").write_text("import equinox as eqx\n\ndef f(:\n    object.__setattr__(m, 'w', 1)\n")
     (tmp_path / "good.py").write_text(SURGERY)
     r = run_cli("--fix", ".")
     assert r.returncode == 2
@@ -25,8 +25,8 @@ def test_syntax_error_is_reported_and_other_files_go_on(tmp_path, run_cli):
     assert (tmp_path / "bad.py").read_text().startswith("import equinox")
 
 
-def test_syntax_error_in_a_file_no_rule_needs_to_parse(tmp_path, run_cli):
-    (tmp_path / "bad.py").write_text("import jax\nx = (\n")
+def test_syntax_error_found_before_libcst_runs(tmp_path, run_cli):
+    (tmp_path / "bad.py").write_text("import jax\nout = jax.lax.scan(f, x, xs\n")
     r = run_cli("bad.py")
     assert r.returncode == 2 and r.stderr.startswith("bad.py:2:")
 

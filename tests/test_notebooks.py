@@ -123,7 +123,7 @@ def test_malformed_notebook_is_an_error_and_others_go_on(tmp_path, run_cli, text
 
 
 def test_syntax_error_is_placed_in_its_cell(tmp_path, run_cli):
-    (tmp_path / "nb.ipynb").write_text(notebook(("code", IMPORTS), ("code", "x = (1,\n")))
+    (tmp_path / "nb.ipynb").write_text(notebook(("code", IMPORTS), ("code", "out = jax.lax.scan(f, x, xs\n")))
     r = run_cli("nb.ipynb")
     assert r.returncode == 2 and r.stderr.startswith("nb.ipynb:cell 2:")
 

@@ -98,10 +98,10 @@ class Ensemble:
 def _ensemble(ctx, assign: cst.Assign) -> Ensemble | None:
     if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
         return None
+    if not isinstance(assign.value, cst.ListComp):
+        return None  # before any parent lookup: the parent map is costly to build
     statement = ctx.parent(assign)
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    if not isinstance(assign.value, cst.ListComp):
         return None
     scope = next((a for a in ctx.ancestors(assign) if isinstance(a, (cst.FunctionDef, cst.ClassDef))), ctx.module)
     if isinstance(scope, cst.ClassDef):

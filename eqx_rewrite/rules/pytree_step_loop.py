@@ -79,11 +79,12 @@ class PytreeStepLoop(Rule):
             call = assign.value
             if not isinstance(call, cst.Call) or len(assign.targets) != 1:
                 continue
+            carried = _carried(assign, call)
+            step = call.func.attr.value if isinstance(call.func, cst.Attribute) else dotted(call.func)
+            if not carried or (step not in jitted and step not in methods):
+                continue  # cheap tests first: finding the loop needs the parent map
             loop = _innermost_loop(ctx, assign)
             if loop is None:
-                continue
-            carried = _carried(assign, call)
-            if not carried:
                 continue
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in methods:
                 yield ctx.finding(assign, _message(cst.Module([]).code_for_node(call.func), carried) + "; no fix: the step is a bound method")

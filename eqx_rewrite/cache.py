@@ -1,0 +1,101 @@
+"""Findings of unchanged files, keyed by tool version, settings and content; only for --check.
+
+One small JSON file per key, written to a temporary file and renamed into place, so concurrent runs
+never see a partial entry; an entry that cannot be read is a miss. Fixes always recompute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from . import __version__
+from .engine import Diagnostic, LocatedEdit, Position, Settings
+
+DIRECTORY = ".eqx_rewrite_cache"
+
+
+def fingerprint(settings: Settings) -> str:
+    """Everything in the settings that can change a file's findings, in a stable order."""
+    data = {
+        "version": __version__,
+        "select": settings.selection.select,
+        "ignore": settings.selection.ignore,
+        "options": {code: dict(sorted(o.items())) for code, o in sorted(settings.rule_options.items())},
+        "module_classes": sorted(settings.project_module_classes),
+        "line_length": settings.line_length,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+class Cache:
+    def __init__(self, root: Path):
+        self.directory = root / DIRECTORY
+
+    def key(self, settings_fingerprint: str, suffix: str, raw: bytes) -> str:
+        digest = hashlib.sha256(settings_fingerprint.encode() + b"\0" + suffix.encode() + b"\0")
+        digest.update(raw)
+        return digest.hexdigest()
+
+    def get(self, key: str) -> dict | None:
+        try:
+            with open(self._path(key), encoding="utf-8") as handle:
+                entry = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return entry if isinstance(entry, dict) else None
+
+    def put(self, key: str, entry: dict) -> None:
+        """Best effort: a cache that cannot be written only makes the next run slower."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._ignore_in_git()
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(entry, handle)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def _ignore_in_git(self) -> None:
+        marker = self.directory / ".gitignore"
+        if not marker.exists():
+            marker.write_text("# Created by eqx-rewrite.\n*\n")
+
+
+def encode(diagnostics: list[Diagnostic], error, cells: dict[int, str] | None) -> dict:
+    return {
+        "diagnostics": [asdict(d) for d in diagnostics],
+        "error": asdict(error) if error is not None else None,
+        "cells": {str(k): v for k, v in cells.items()} if cells is not None else None,
+    }
+
+
+def decode_diagnostics(entry: dict) -> list[Diagnostic]:
+    result = []
+    for d in entry["diagnostics"]:
+        edits = tuple(
+            LocatedEdit(e["content"], Position(**e["location"]), Position(**e["end_location"])) for e in d["edits"]
+        )
+        result.append(
+            Diagnostic(
+                **{k: v for k, v in d.items() if k not in ("location", "end_location", "edits")},
+                location=Position(**d["location"]),
+                end_location=Position(**d["end_location"]),
+                edits=edits,
+            )
+        )
+    return result
+
+
+def decode_cells(entry: dict) -> dict[int, str] | None:
+    cells = entry.get("cells")
+    return {int(k): v for k, v in cells.items()} if cells is not None else None
