@@ -166,6 +166,24 @@ class Context:
         line = self.source[start : start + rng.start.column]
         return line if not line.strip() else re.match(r"[ \t]*", line).group(0)
 
+    def line_end(self, offset: int) -> int:
+        """The end of the line holding `offset`, before its newline."""
+        row = self.lines.position(offset).row
+        if row < len(self.lines.starts):
+            return len(self.source[: self.lines.starts[row]].rstrip("\r\n"))
+        return len(self.source.rstrip("\r\n"))
+
+    def delete_lines(self, node: cst.CSTNode) -> Edit:
+        """Remove the whole lines a statement stands on, newline included."""
+        start, end = self.span(node)
+        line_start = self.lines.starts[self.lines.position(start).row - 1]
+        next_row = self.lines.position(end).row
+        line_end = self.lines.starts[next_row] if next_row < len(self.lines.starts) else len(self.source)
+        return Edit(line_start, line_end, "")
+
+    def is_inside(self, node: cst.CSTNode, ancestor: cst.CSTNode | None) -> bool:
+        return ancestor is not None and any(a is ancestor for a in self.ancestors(node))
+
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.parents.get(node)
 
@@ -218,6 +236,9 @@ class Context:
         """Black-formatted `code` to replace the statement(s) beginning at `at`."""
         return codegen.render(code, self.settings.line_length, self.indent_of(at))
 
+    def library(self) -> Library:
+        return Library(self)
+
     def name_for(self, qualified: str) -> tuple[str, list[Edit]]:
         """How to write `qualified` here, and the import edit to add when the file lacks one."""
         spelled = self.index.spelling(qualified)
@@ -265,6 +286,19 @@ class Context:
             first = body[1]
         start, _ = self.span(first)
         return start - len(self.indent_of(first))
+
+
+class Library:
+    """Spellings of the library names one fix's code needs, and the imports that fix must add."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.edits: list[Edit] = []
+
+    def __call__(self, qualified: str) -> str:
+        spelled, edits = self.ctx.name_for(qualified)
+        self.edits += [e for e in edits if e not in self.edits]
+        return spelled
 
 
 def _is_docstring(stmt: cst.CSTNode) -> bool:

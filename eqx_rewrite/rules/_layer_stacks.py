@@ -14,7 +14,7 @@ import libcst as cst
 
 from ..index import ClassInfo, dotted
 from ._calls import argument
-from ._names import names_in, target_names
+from ._names import assigns_empty_list, names_in, target_names
 
 SPLIT = "jax.random.split"
 COLLECTING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
@@ -149,7 +149,7 @@ def _append_loop(ctx, init, statements, value, stmt) -> Build | None:
     if not isinstance(value, cst.Name):
         return None
     name = value.value
-    empty = next((s for s in statements if _assigns_empty_list(s, name)), None)
+    empty = next((s for s in statements if assigns_empty_list(s, name)), None)
     loop = next((s for s in statements if isinstance(s, cst.For) and _appends_to(s, name)), None)
     if empty is None or loop is None or loop.orelse is not None or not isinstance(loop.target, cst.Name):
         return None
@@ -160,16 +160,6 @@ def _append_loop(ctx, init, statements, value, stmt) -> Build | None:
     return _layer_build(ctx, init, ctor, loop.target.value, loop.iter, [empty, loop], stmt)
 
 
-def _assigns_empty_list(stmt, name: str) -> bool:
-    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        return False
-    small = stmt.body[0]
-    return (
-        isinstance(small, cst.Assign)
-        and [t.target.value for t in small.targets if isinstance(t.target, cst.Name)] == [name]
-        and isinstance(small.value, cst.List)
-        and not small.value.elements
-    )
 
 
 def _appends_to(loop: cst.For, name: str) -> bool:

@@ -180,3 +180,38 @@ def block_statements(block: cst.CSTNode) -> Sequence[cst.BaseStatement]:
     if isinstance(block, cst.IndentedBlock):
         return block.body
     return ()
+
+
+def fresh(taken: set[str], *candidates: str) -> str:
+    """The first candidate name not taken (then numbered), marked taken."""
+    for candidate in candidates:
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    n = 2
+    while f"{candidates[-1]}{n}" in taken:
+        n += 1
+    taken.add(f"{candidates[-1]}{n}")
+    return f"{candidates[-1]}{n}"
+
+
+def assigns_empty_list(stmt: cst.CSTNode | None, name: str) -> bool:
+    """`name = []` as a statement of its own."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    return (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == name
+        and isinstance(small.value, cst.List)
+        and not small.value.elements
+    )
+
+
+def is_len_of(ctx, use: cst.CSTNode) -> bool:
+    """`use` is the one argument of a `len(...)` call."""
+    arg = ctx.parent(use)
+    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "len" and len(call.args) == 1

@@ -118,7 +118,7 @@ def _plan(ctx, info: ClassInfo) -> Plan | None:
         if block is None or not _only_replaces_fields(block):
             return None
         uses = names_in(init.body).loads_of(param.name.value)
-        if any(not _inside(ctx, use, block) for use in uses):
+        if any(not ctx.is_inside(use, block) for use in uses):
             return None  # the argument does more than initialise: shapes, static fields, control flow
         blocks.append(block)
     if not params:
@@ -165,8 +165,6 @@ def _only_replaces_fields(block: cst.If) -> bool:
     return bool(body)
 
 
-def _inside(ctx, node, ancestor) -> bool:
-    return any(a is ancestor for a in ctx.ancestors(node))
 
 
 def _collect_setup(ctx, plan: Plan, statements) -> None:
@@ -262,7 +260,7 @@ def _fix(ctx, plan: Plan, safety: Safety) -> Fix:
     imports.extend(edits)
     helper = _helper_name(ctx, plan)
     edits = [_signature_edit(ctx, plan)]
-    edits += [_delete_statement(ctx, block) for block in plan.blocks]
+    edits += [ctx.delete_lines(block) for block in plan.blocks]
     edits.append(_helper_edit(ctx, plan, helper, tree_at))
     edits += _call_edits(ctx, plan, helper)
     return Fix(safety, f"Move the initialisers into `{helper}`, applied after construction", tuple(edits + imports))
@@ -293,12 +291,6 @@ def _fix_commas(params: cst.Parameters) -> cst.Parameters:
     return params.with_changes(params=[*params.params[:-1], bare])
 
 
-def _delete_statement(ctx, stmt: cst.CSTNode) -> Edit:
-    start, end = ctx.span(stmt)
-    line_start = ctx.lines.starts[ctx.lines.position(start).row - 1]
-    end_row = ctx.lines.position(end).row
-    line_end = ctx.lines.starts[end_row] if end_row < len(ctx.lines.starts) else len(ctx.source)
-    return Edit(line_start, line_end, "")
 
 
 def _helper_edit(ctx, plan: Plan, helper: str, tree_at: str) -> Edit:
@@ -316,7 +308,7 @@ def _helper_edit(ctx, plan: Plan, helper: str, tree_at: str) -> Edit:
             where, replacement = value.args[0].value, value.args[2].value
             lines.append(f"        model = {tree_at}({_composed_where(ctx, where, field_name)}, model, {_on_model(ctx, replacement)})")
     lines.append("    return model")
-    end = _line_end(ctx, ctx.span(plan.info.node)[1])
+    end = ctx.line_end(ctx.span(plan.info.node)[1])
     return Edit(end, end, "\n\n\n" + ctx.render("\n".join(lines), plan.info.node))
 
 
@@ -333,11 +325,6 @@ def _on_model(ctx, node: cst.BaseExpression) -> str:
     return ctx.text_with(start, end, [(n, "model") for n in names_in(node).loads_of("self")])
 
 
-def _line_end(ctx, offset: int) -> int:
-    row = ctx.lines.position(offset).row
-    if row < len(ctx.lines.starts):
-        return len(ctx.source[: ctx.lines.starts[row]].rstrip("\r\n"))
-    return len(ctx.source.rstrip("\r\n"))
 
 
 def _call_edits(ctx, plan: Plan, helper: str) -> list[Edit]:

@@ -8,7 +8,7 @@ import libcst as cst
 from ..index import dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
 from ._layer_stacks import Build, comprehension_build
-from ._names import names_in
+from ._names import assigns_empty_list, is_len_of, names_in
 
 STACKERS = ("jax.numpy.stack",)
 
@@ -142,7 +142,7 @@ def _classify(ctx, ensemble: Ensemble) -> bool:
     body = ensemble.scope.body if isinstance(ensemble.scope, cst.FunctionDef) else ensemble.scope
     uses = [n for n in names_in(body).loads_of(ensemble.name) if ctx.span(n)[0] >= start]
     for use in uses:
-        if _is_len(ctx, use):
+        if is_len_of(ctx, use):
             ensemble.lens.append(ctx.parent(ctx.parent(use)))
             continue
         evaluation = _evaluation(ctx, use)
@@ -157,10 +157,6 @@ def _classify(ctx, ensemble: Ensemble) -> bool:
     return bool(ensemble.evaluations)
 
 
-def _is_len(ctx, use) -> bool:
-    arg = ctx.parent(use)
-    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
-    return isinstance(call, cst.Call) and dotted(call.func) == "len" and len(call.args) == 1
 
 
 def _text(ctx, node) -> str:
@@ -235,7 +231,7 @@ def _loop_evaluation(ctx, loop: cst.For, data) -> Evaluation | str:
     siblings = list(block.body) if isinstance(block, (cst.IndentedBlock, cst.Module)) else []
     index = siblings.index(loop) if loop in siblings else 0
     previous = siblings[index - 1] if index > 0 else None
-    if not _assigns_empty_list(previous, outs):
+    if not assigns_empty_list(previous, outs):
         return f"`{outs}` is not a fresh list right before the loop"
     return Evaluation(loop, members[0], element, "list", data, members[1], removed=previous)
 
@@ -251,18 +247,6 @@ def _single_append(body) -> tuple[str, cst.BaseExpression] | None:
     return None
 
 
-def _assigns_empty_list(stmt, name: str) -> bool:
-    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        return False
-    small = stmt.body[0]
-    return (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-        and small.targets[0].target.value == name
-        and isinstance(small.value, cst.List)
-        and not small.value.elements
-    )
 
 
 # --- finding and fix --------------------------------------------------------------------------------
@@ -296,13 +280,7 @@ def _complex_element(ctx, ensemble: Ensemble) -> str | None:
 
 
 def _fix(ctx, ensemble: Ensemble, safety: Safety) -> Fix:
-    imports: list[Edit] = []
-
-    def lib(qualified: str) -> str:
-        spelled, edits = ctx.name_for(qualified)
-        imports.extend(e for e in edits if e not in imports)
-        return spelled
-
+    lib = ctx.library()
     build = ensemble.build
     source = lambda node: ctx.source[slice(*ctx.span(node))]
     vmap = lib("equinox.filter_vmap")
@@ -321,7 +299,7 @@ def _fix(ctx, ensemble: Ensemble, safety: Safety) -> Fix:
     count = _count_text(ctx, ensemble, lib)
     replacements += [(call, count) for call in ensemble.lens]
     edits += ctx.rewrite_expressions(replacements)
-    return Fix(safety, f"Batch `{ensemble.name}` with `eqx.filter_vmap`", tuple(edits + imports))
+    return Fix(safety, f"Batch `{ensemble.name}` with `eqx.filter_vmap`", tuple(edits + lib.edits))
 
 
 def _evaluation_value(ctx, ensemble: Ensemble, evaluation: Evaluation, lib) -> str:

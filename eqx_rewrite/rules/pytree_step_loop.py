@@ -7,8 +7,7 @@ import libcst as cst
 
 from ..index import dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
-from ._calls import argument
-from ._names import names_in, target_names
+from ._names import fresh, names_in, target_names
 
 FILTER_JIT = "equinox.filter_jit"
 JAX_JIT = "jax.jit"
@@ -209,7 +208,7 @@ def _problem(ctx, assign, call, loop, jitted: Jitted, carried: list[str]) -> str
     if any(a.star for a in call.args) or len([a for a in call.args if a.keyword is None]) > len(params.params):
         return "the call's arguments cannot be matched to the step's parameters"
     for other in ctx.index.assigns:
-        if other is assign or not _inside(ctx, other, loop):
+        if other is assign or not ctx.is_inside(other, loop):
             continue
         rebound = set(carried) & {n for t in other.targets for n in target_names(t.target)}
         if rebound:
@@ -221,8 +220,6 @@ def _problem(ctx, assign, call, loop, jitted: Jitted, carried: list[str]) -> str
     return None
 
 
-def _inside(ctx, node, ancestor) -> bool:
-    return any(a is ancestor for a in ctx.ancestors(node))
 
 
 def _renumberable(options: list[cst.Arg]) -> bool:
@@ -242,7 +239,7 @@ def _argnums(node: cst.BaseExpression) -> list[int] | None:
 
 def _reads_in_closures(ctx, loop, carried, assign) -> bool:
     for load in names_in(loop).loads:
-        if load.value in carried and not _inside(ctx, load, assign):
+        if load.value in carried and not ctx.is_inside(load, assign):
             if any(isinstance(a, (cst.Lambda, cst.FunctionDef)) for a in _between(ctx, load, loop)):
                 return True
     return False
@@ -256,49 +253,32 @@ def _between(ctx, node, outer):
 
 
 # --- the fix -------------------------------------------------------------------------------------
-def _fresh(taken: set[str], name: str) -> str:
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate, n = f"{name}{n}", n + 1
-    taken.add(candidate)
-    return candidate
 
 
 def _fix(ctx, assign, call, loop, jitted: Jitted, carried: list[str]) -> Fix:
-    imports: list[Edit] = []
-
-    def lib(qualified: str) -> str:
-        spelled, edits = ctx.name_for(qualified)
-        imports.extend(e for e in edits if e not in imports)
-        return spelled
-
+    lib = ctx.library()
     taken = set(ctx.index.names)
-    flat = {c: _fresh(taken, f"flat_{c}") for c in carried}
-    treedef = {c: _fresh(taken, f"treedef_{c}") for c in carried}
-    variant = _fresh(taken, f"{jitted.name}_flat")
+    flat = {c: fresh(taken, f"flat_{c}") for c in carried}
+    treedef = {c: fresh(taken, f"treedef_{c}") for c in carried}
+    variant = fresh(taken, f"{jitted.name}_flat")
     indent = ctx.indent_of(loop)
     flatten = [f"{flat[c]}, {treedef[c]} = {lib('jax.tree_util.tree_flatten')}({c})" for c in carried]
     unflatten = [f"{c} = {lib('jax.tree_util.tree_unflatten')}({treedef[c]}, {flat[c]})" for c in carried]
     loop_start = ctx.span(loop)[0]
-    loop_end = _line_end(ctx, ctx.span(loop)[1])
+    loop_end = ctx.line_end(ctx.span(loop)[1])
     edits = [
         Edit(loop_start, loop_start, "".join(line + "\n" + indent for line in flatten)),
         Edit(loop_end, loop_end, "".join("\n" + indent + line for line in unflatten)),
         _call_edit(ctx, assign, call, carried, flat, treedef, variant),
         _variant_edit(ctx, jitted, call, carried, variant, lib),
     ]
-    reads = [load for load in names_in(loop).loads if load.value in carried and not _inside(ctx, load, assign)]
+    reads = [load for load in names_in(loop).loads if load.value in carried and not ctx.is_inside(load, assign)]
     unflatten_at = lib("jax.tree_util.tree_unflatten")
     edits += ctx.rewrite_expressions([(n, f"{unflatten_at}({treedef[n.value]}, {flat[n.value]})") for n in reads])
     message = f"Run the loop on flattened leaves through a generated `{variant}`"
-    return Fix(Safety.SAFE, message, tuple(edits + imports))
+    return Fix(Safety.SAFE, message, tuple(edits + lib.edits))
 
 
-def _line_end(ctx, offset: int) -> int:
-    row = ctx.lines.position(offset).row
-    if row < len(ctx.lines.starts):
-        return len(ctx.source[: ctx.lines.starts[row]].rstrip("\r\n"))
-    return len(ctx.source.rstrip("\r\n"))
 
 
 def _call_edit(ctx, assign, call, carried, flat, treedef, variant) -> Edit:
@@ -324,14 +304,14 @@ def _variant_edit(ctx, jitted: Jitted, call, carried, variant, lib) -> Edit:
     param_of = _param_of_argument(call, params)
     carried_params = [param_of[c] for c in carried]
     taken = set(params) | set(kwonly)
-    treedefs = _fresh(taken, "treedefs")
-    flat_param = {p: _fresh(taken, f"flat_{p}") for p in carried_params}
+    treedefs = fresh(taken, "treedefs")
+    flat_param = {p: fresh(taken, f"flat_{p}") for p in carried_params}
     signature = [treedefs] + [_param_text(ctx, p, flat_param) for p in fn.params.params]
     if kwonly:
         signature += ["*"] + [_param_text(ctx, p, flat_param) for p in fn.params.kwonly_params]
     results = target_names_of_call(call, ctx)
     # The step's results take the loop's own names; they are only read after the call.
-    new_treedef = {c: _fresh(taken | set(results), f"treedef_{c}") for c in carried}
+    new_treedef = {c: fresh(taken | set(results), f"treedef_{c}") for c in carried}
     inner_args = params + [f"{k}={k}" for k in kwonly]
     trailing = "," if len(results) == 1 and _tuple_target(call, ctx) else ""
     lines = [f"def {variant}({', '.join(signature)}):"]
@@ -349,7 +329,7 @@ def _variant_edit(ctx, jitted: Jitted, call, carried, variant, lib) -> Edit:
     decorator = _decorator(ctx, jitted, lib)
     code = decorator + "\n" + "\n".join(lines)
     anchor = jitted.anchor
-    end = _line_end(ctx, ctx.span(anchor)[1])
+    end = ctx.line_end(ctx.span(anchor)[1])
     return Edit(end, end, "\n\n\n" + ctx.render(code, anchor) if not ctx.indent_of(anchor) else "\n\n" + ctx.render(code, anchor))
 
 

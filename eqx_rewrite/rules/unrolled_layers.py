@@ -20,7 +20,7 @@ from ._layer_stacks import (
     named_builds,
     sequential_call_site,
 )
-from ._names import names_in
+from ._names import fresh, is_len_of, names_in
 
 BODY = "__eqx_rewrite_body__"
 
@@ -141,10 +141,10 @@ def _classify_uses(ctx, stack: Stack) -> bool:
         parent = ctx.parent(use)
         if isinstance(parent, cst.CompFor) and parent.iter is use:
             return False  # applied side by side (heads), not one after another
-        if _is_len(ctx, use) and not stack.build.sequential:
+        if is_len_of(ctx, use) and not stack.build.sequential:
             stack.lens.append(ctx.parent(parent))
             continue
-        if _inside(ctx, use, init):
+        if ctx.is_inside(use, init):
             site = None
         elif stack.build.sequential:
             site = sequential_call_site(ctx, use)
@@ -166,10 +166,6 @@ def _blocking_use(ctx, use) -> str:
     return f"`{describe(ctx, use)}` uses the layers in a way the rewrite cannot keep"
 
 
-def _is_len(ctx, use) -> bool:
-    arg = ctx.parent(use)
-    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
-    return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "len" and len(call.args) == 1
 
 
 def _is_loop_iter(ctx, use) -> bool:
@@ -177,8 +173,6 @@ def _is_loop_iter(ctx, use) -> bool:
     return isinstance(parent, cst.For) and parent.iter is use
 
 
-def _inside(ctx, node, ancestor) -> bool:
-    return ancestor is not None and any(a is ancestor for a in ctx.ancestors(node))
 
 
 def _check_temporaries(ctx, stack: Stack, site: Site) -> None:
@@ -215,21 +209,8 @@ def _finding(ctx, stack: Stack) -> Finding:
 
 
 # --- the fix -------------------------------------------------------------------------------------
-class _Names:
-    """Spellings of the library names the generated code needs, and the imports they take."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.edits: list[Edit] = []
-
-    def __call__(self, qualified: str) -> str:
-        spelled, edits = self.ctx.name_for(qualified)
-        self.edits += [e for e in edits if e not in self.edits]
-        return spelled
-
-
 def _fix(ctx, stack: Stack) -> Fix:
-    lib = _Names(ctx)
+    lib = ctx.library()
     new_field = stack.fields[0] if len(stack.fields) == 1 else _stacked_name(stack)
     edits = _field_edits(ctx, stack, new_field) + _init_edits(ctx, stack, new_field, lib)
     count_expr = f"{lib('jax.tree_util.tree_leaves')}({lib('equinox.filter')}(self.{new_field}, {lib('equinox.is_array')}))[0].shape[0]"
@@ -270,37 +251,16 @@ def _field_edits(ctx, stack: Stack, new_field: str) -> list[Edit]:
         return [ctx.replace(first.annotation, cls_text)]
     statement = ctx.parent(first.node)
     edits = [ctx.replace(statement, f"{new_field}: {cls_text}")]
-    return edits + [_delete_line(ctx, ctx.parent(info.node)) for info in infos[1:]]
+    return edits + [ctx.delete_lines(ctx.parent(info.node)) for info in infos[1:]]
 
 
-def _delete_line(ctx, stmt: cst.CSTNode) -> Edit:
-    start, end = ctx.span(stmt)
-    line_start = ctx.lines.starts[ctx.lines.position(start).row - 1]
-    next_row = ctx.lines.position(end).row
-    line_end = ctx.lines.starts[next_row] if next_row < len(ctx.lines.starts) else len(ctx.source)
-    return Edit(line_start, line_end, "")
 
 
-def _line_end(ctx, offset: int) -> int:
-    row = ctx.lines.position(offset).row
-    if row < len(ctx.lines.starts):
-        return len(ctx.source[: ctx.lines.starts[row]].rstrip("\r\n"))
-    return len(ctx.source.rstrip("\r\n"))
 
 
-def _fresh(taken: set[str], *candidates: str) -> str:
-    for candidate in candidates:
-        if candidate not in taken:
-            taken.add(candidate)
-            return candidate
-    n = 2
-    while f"{candidates[-1]}{n}" in taken:
-        n += 1
-    taken.add(f"{candidates[-1]}{n}")
-    return f"{candidates[-1]}{n}"
 
 
-def _init_edits(ctx, stack: Stack, new_field: str, lib: _Names) -> list[Edit]:
+def _init_edits(ctx, stack: Stack, new_field: str, lib) -> list[Edit]:
     build = stack.build
     make = _constructor_lambda(ctx, build)
     vmapped = f"{lib('equinox.filter_vmap')}({make})({_keys_text(ctx, build, lib)})"
@@ -309,22 +269,22 @@ def _init_edits(ctx, stack: Stack, new_field: str, lib: _Names) -> list[Edit]:
         # append loop: `layers = []` goes, the loop becomes one vmapped construction
         target = build.statements[0].body[0].targets[0].target.value
         loop = build.statements[1]
-        return [_delete_line(ctx, first), Edit(ctx.span(loop)[0], _line_end(ctx, ctx.span(loop)[1]), ctx.render(f"{target} = {vmapped}", loop))]
+        return [ctx.delete_lines(first), Edit(ctx.span(loop)[0], ctx.line_end(ctx.span(loop)[1]), ctx.render(f"{target} = {vmapped}", loop))]
     edits = [ctx.replace(first, ctx.render(f"self.{new_field} = {vmapped}", first))]
-    return edits + [_delete_line(ctx, s) for s in build.statements[1:]]
+    return edits + [ctx.delete_lines(s) for s in build.statements[1:]]
 
 
 def _constructor_lambda(ctx, build: Build) -> str:
     ctor_start, ctor_end = ctx.span(build.ctor)
     if build.loop_var is not None and build.keys_iter is not None:
         return f"lambda {build.loop_var}: {ctx.source[ctor_start:ctor_end]}"
-    param = _fresh(set(ctx.index.names), "k", "layer_key")
+    param = fresh(set(ctx.index.names), "k", "layer_key")
     key_start, key_end = ctx.span(build.key_arg)
     text = ctx.source[ctor_start:key_start] + param + ctx.source[key_end:ctor_end]
     return f"lambda {param}: {text}"
 
 
-def _keys_text(ctx, build: Build, lib: _Names) -> str:
+def _keys_text(ctx, build: Build, lib) -> str:
     stack_fn = lib("jax.numpy.stack")
     text = lambda node: ctx.source[slice(*ctx.span(node))]
     if build.layer_keys is not None:
@@ -335,17 +295,17 @@ def _keys_text(ctx, build: Build, lib: _Names) -> str:
     return f"{stack_fn}([{text(build.key_arg)}] * {count})"
 
 
-def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_texts: dict) -> tuple[Edit, set]:
+def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib, len_texts: dict) -> tuple[Edit, set]:
     method = next(a for a in ctx.ancestors(site.statements[0]) if isinstance(a, cst.FunctionDef))
     taken = {n.value for n in names_in(method).loads} | names_in(method).bound | set(ctx.index.names)
-    dynamic = _fresh(taken, "dynamic", f"{new_field}_dynamic")
-    static = _fresh(taken, "static", f"{new_field}_static")
-    step = _fresh(taken, "step", f"{new_field}_step")
-    layer_dynamic = _fresh(taken, f"{site.layer_var}_dynamic")
-    count = _fresh(taken, "num_layers", f"num_{new_field}")
+    dynamic = fresh(taken, "dynamic", f"{new_field}_dynamic")
+    static = fresh(taken, "static", f"{new_field}_static")
+    step = fresh(taken, "step", f"{new_field}_step")
+    layer_dynamic = fresh(taken, f"{site.layer_var}_dynamic")
+    count = fresh(taken, "num_layers", f"num_{new_field}")
     local_len = {key: count for key in len_texts}  # inside the site the count comes from `dynamic`
     if site.replaced is not None:
-        site.carry = [_fresh(taken, "h", "hidden")]
+        site.carry = [fresh(taken, "h", "hidden")]
         body, moved = _expression_step(site, site.carry[0]), set()
     else:
         body, moved = _body_text(ctx, stack, site, local_len)
@@ -385,7 +345,7 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib: _Names, len_t
         rest = ctx.text_with(start, end, [(site.replaced, carry)] + inner)
         moved |= {id(c) for c, _ in inner} | {id(c) for c in stack.lens if _within(ctx, c, site.replaced)}
         return Edit(start, end, rendered + "\n" + ctx.indent_of(statement) + rest), moved
-    end = _line_end(ctx, ctx.span(site.statements[-1])[1])
+    end = ctx.line_end(ctx.span(site.statements[-1])[1])
     return Edit(start, end, rendered), moved
 
 
@@ -396,7 +356,7 @@ def _expression_step(site: Site, carry: str) -> str:
     return f"{carry} = {site.layer_var}({carry}, key={key})"
 
 
-def _sequential_keys(site: Site, key: str, count: str, lib: _Names) -> str:
+def _sequential_keys(site: Site, key: str, count: str, lib) -> str:
     """Sequential splits a key into one per layer, and passes None to each when given None.
 
     A None among a scan's inputs is an empty pytree, so every step then sees `k = None` too.
@@ -417,7 +377,7 @@ def _body_text(ctx, stack: Stack, site: Site, len_texts: dict) -> tuple[str, set
     first = site.body[0]
     first_row = ctx.lines.position(ctx.span(first)[0]).row - len(getattr(first, "leading_lines", ()))
     start = ctx.lines.starts[first_row - 1]
-    end = _line_end(ctx, ctx.span(site.body[-1])[1])
+    end = ctx.line_end(ctx.span(site.body[-1])[1])
     replacements = [(node, site.layer_var) for node in site.field_nodes]
     replacements += [(call, len_texts[id(call)]) for call in stack.lens if start <= ctx.span(call)[0] < end]
     text = ctx.text_with(start, end, replacements)
@@ -443,7 +403,7 @@ def _converter_name(stack: Stack, new_field: str) -> str:
     return f"convert_{snake}_{new_field}_checkpoint"
 
 
-def _converter_edit(ctx, stack: Stack, new_field: str, lib: _Names) -> Edit:
+def _converter_edit(ctx, stack: Stack, new_field: str, lib) -> Edit:
     tree_map = lib("jax.tree_util.tree_map")
     partition, combine, is_array = lib("equinox.partition"), lib("equinox.combine"), lib("equinox.is_array")
     code = f'''
@@ -460,5 +420,5 @@ def {_converter_name(stack, new_field)}(path, like):
     stacked = {tree_map}(lambda *a: {lib('jax.numpy.stack')}(a), *arrays)
     return {lib("equinox.tree_at")}(lambda m: m.{new_field}, old, {combine}(stacked, static))
 '''
-    end = _line_end(ctx, ctx.span(stack.cls.node)[1])
+    end = ctx.line_end(ctx.span(stack.cls.node)[1])
     return Edit(end, end, "\n\n\n" + ctx.render(code, stack.cls.node))
