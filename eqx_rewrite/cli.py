@@ -14,7 +14,7 @@ from .config import Config, ConfigError, check_codes, find_config, load_config
 from .engine import Settings
 from .files import FileError, decode, discover
 from .report import FORMATS, Located, render, summary
-from .rule import REGISTRY, RuleSelection, all_rules
+from .rule import RuleSelection, all_rules
 from .runner import FileResult, Job, analyse_text, run, write_fixes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -97,7 +97,7 @@ def _list_rules() -> None:
 
 
 def _explain(code: str) -> None:
-    rule = REGISTRY.get(code.upper()) if all_rules() else None
+    rule = {r.code: r for r in all_rules()}.get(code.upper())
     if rule is None:
         raise Failure(f"unknown rule code {code!r}; see --list-rules")
     click.echo(f"# {rule.code} {rule.name}\n\n{inspect.cleandoc(rule.__doc__ or '')}")
