@@ -14,7 +14,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 from . import codegen
 from .index import ModuleIndex
 from .prefilter import features
-from .rule import Edit, Finding, Fix, Rule, RuleSelection, Safety, all_rules, mentions_any
+from .rule import Edit, Finding, Fix, Rule, RuleSelection, Safety, all_rules
 from .suppress import Suppressions, skips_file
 
 MAX_FIX_PASSES = 8
@@ -40,7 +40,6 @@ class Settings:
     line_length: int = 88
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     project_module_classes: frozenset[str] = frozenset()
-    project_jitted: frozenset[str] = frozenset()  # jit'd functions defined across the run's files
 
     def rules(self) -> list[Rule]:
         return [cls() for cls in all_rules() if self.selection.enabled(cls.code)]
@@ -311,7 +310,7 @@ def _is_docstring(stmt: cst.CSTNode) -> bool:
     )
 
 
-def candidate_rules(source: str, rules: list[Rule], settings: Settings) -> list[Rule]:
+def candidate_rules(source: str, rules: list[Rule], module_classes: frozenset[str] = frozenset()) -> list[Rule]:
     """The rules that may fire in `source`, by ever cheaper-to-fail tests; libcst only parses after.
 
     Rules resolve names through the file's own imports, so a file that mentions neither jax nor
@@ -321,18 +320,21 @@ def candidate_rules(source: str, rules: list[Rule], settings: Settings) -> list[
     """
     if "jax" not in source and "equinox" not in source:
         return []
-    rules = [rule for rule in rules if rule.may_match_text(source, settings)]
-    if any(rule.needs_module for rule in rules) and not _reaches_modules(source, settings.project_module_classes):
+    rules = [rule for rule in rules if rule.may_match_text(source)]
+    if any(rule.needs_module for rule in rules) and not _reaches_modules(source, module_classes):
         rules = [rule for rule in rules if not rule.needs_module]
     if not rules:
         return rules
     found = features(_ast_parse(source))
-    return [rule for rule in rules if rule.candidate(found, settings)]
+    return [rule for rule in rules if rule.candidate(found)]
+
+
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 def _reaches_modules(source: str, module_classes: frozenset[str]) -> bool:
     """Whether an eqx.Module class can appear here: through equinox, or a project class by name."""
-    return "equinox" in source or mentions_any(source, module_classes)
+    return "equinox" in source or not module_classes.isdisjoint(IDENTIFIER.findall(source))
 
 
 def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Settings) -> list[Finding]:
@@ -357,7 +359,7 @@ def analyse(source: str, settings: Settings, fix: bool = False, use_filters: boo
     """
     rules = settings.rules()
     if use_filters:
-        rules = candidate_rules(source, rules, settings)
+        rules = candidate_rules(source, rules, settings.project_module_classes)
         if not rules:
             return Analysis([], source)
     module = parse(source)

@@ -1,5 +1,4 @@
-"""What one file cannot know alone: which classes across the run's files are eqx.Module subclasses,
-and which functions are jit-compiled."""
+"""What one file cannot know alone: which classes across the run's files are eqx.Module subclasses."""
 
 from __future__ import annotations
 
@@ -8,18 +7,6 @@ from typing import Iterable
 
 CLASS = re.compile(r"^[ \t]*class[ \t]+(\w+)[ \t]*\(([^)]*)\)[ \t]*:", re.MULTILINE)
 MODULE_BASE = re.compile(r"^(?:\w+\.)*Module$")
-JIT_DECORATED = re.compile(r"^[ \t]*@[\w.]*(?:partial\([\w.]*)?jit\b[^\n]*\n(?:[ \t]*@[^\n]*\n)*[ \t]*def[ \t]+(\w+)", re.MULTILINE)
-JIT_ASSIGNED = re.compile(r"^(\w+)[ \t]*=[ \t]*[\w.]*jit\(", re.MULTILINE)
-
-
-def jitted_function_names(texts: Iterable[str]) -> frozenset[str]:
-    """Module-level names bound to a jit-compiled function (`@eqx.filter_jit def f`, `f = jax.jit(g)`)."""
-    names: set[str] = set()
-    for text in texts:
-        if "jit" in text:
-            names.update(JIT_DECORATED.findall(text))
-            names.update(JIT_ASSIGNED.findall(text))
-    return frozenset(names)
 
 
 def module_class_names(texts: Iterable[str]) -> frozenset[str]:

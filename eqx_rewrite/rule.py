@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 if TYPE_CHECKING:
-    from .engine import Context, Settings
+    from .engine import Context
     from .prefilter import Features
 
 DOCS_URL = "https://github.com/eqx-rewrite/eqx-rewrite/blob/main/README.md#{code}"
@@ -72,12 +72,12 @@ class Rule:
     needs_module: ClassVar[bool] = False
 
     @staticmethod
-    def candidate(features: Features, settings: Settings) -> bool:
+    def candidate(features: Features) -> bool:
         """A necessary condition on the file's `ast` features (see prefilter.py)."""
         return True
 
     @classmethod
-    def may_match_text(cls, source: str, settings: Settings) -> bool:
+    def may_match_text(cls, source: str) -> bool:
         compiled = cls.__dict__.get("_compiled_needles")
         if compiled is None:
             compiled = [re.compile(n, re.MULTILINE) for n in cls.needles]
@@ -86,14 +86,6 @@ class Rule:
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError
-
-
-IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
-
-
-def mentions_any(source: str, names: frozenset[str]) -> bool:
-    """Whether one of `names` stands in `source` as a whole identifier."""
-    return bool(names) and not names.isdisjoint(IDENTIFIER.findall(source))
 
 
 REGISTRY: dict[str, type[Rule]] = {}

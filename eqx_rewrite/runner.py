@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 from . import notebooks
 from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
-from .project import jitted_function_names, module_class_names
+from .project import module_class_names
 from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
 from .files import FileError, SourceFile, decode, excluded, read_source, write_atomic
 from .rule import RuleSelection
@@ -153,9 +153,8 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[FileResult]:
     raws = [_read_bytes(p) for p in paths]
-    texts = [r.decode("utf-8", "replace") for r in raws if r is not None]
-    project = {"project_module_classes": module_class_names(texts), "project_jitted": jitted_function_names(texts)}
-    job = replace(job, settings=replace(job.settings, **project))
+    classes = module_class_names(r.decode("utf-8", "replace") for r in raws if r is not None)
+    job = replace(job, settings=replace(job.settings, project_module_classes=classes))
     results: list[FileResult | None] = [None] * len(paths)
     keys: dict[int, str] = {}
     if cache is not None and not job.fix:

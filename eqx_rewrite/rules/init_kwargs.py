@@ -81,7 +81,7 @@ class InitKwargs(Rule):
     needs_module = True
 
     @staticmethod
-    def candidate(f, settings) -> bool:
+    def candidate(f) -> bool:
         return f.class_with_init and f.init_kwargs_default_none
 
     def check(self, ctx) -> Iterator[Finding]:

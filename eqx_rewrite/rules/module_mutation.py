@@ -60,7 +60,7 @@ class ModuleMutation(Rule):
     needs_module = True
 
     @staticmethod
-    def candidate(f, settings) -> bool:
+    def candidate(f) -> bool:
         return f.mutates
 
     def check(self, ctx) -> Iterator[Finding]:

@@ -62,7 +62,7 @@ class PythonLoopEnsemble(Rule):
     needs_module = True
 
     @staticmethod
-    def candidate(f, settings) -> bool:
+    def candidate(f) -> bool:
         return bool(f.listcomp_names & f.iterated_names)
 
     def check(self, ctx) -> Iterator[Finding]:

@@ -6,7 +6,7 @@ from typing import Iterator
 import libcst as cst
 
 from ..index import dotted
-from ..rule import Edit, Finding, Fix, Rule, Safety, mentions_any, register
+from ..rule import Edit, Finding, Fix, Rule, Safety, register
 from ._names import fresh, names_in, target_names
 
 FILTER_JIT = "equinox.filter_jit"
@@ -65,16 +65,11 @@ class PytreeStepLoop(Rule):
     code = "EQX002"
     name = "pytree-step-loop"
     summary = "jit'd step fed whole pytrees in a Python loop; run the loop on flattened leaves"
-    needles = (r"^[ \t]*(?:for|while)\b",)
-
-    @classmethod
-    def may_match_text(cls, source: str, settings) -> bool:
-        compiled = "jit" in source or mentions_any(source, settings.project_jitted)
-        return compiled and super().may_match_text(source, settings)
+    needles = ("jit", r"^[ \t]*(?:for|while)\b")
 
     @staticmethod
-    def candidate(f, settings) -> bool:
-        return bool((f.jitted | settings.project_jitted) & f.carried_calls_in_loops)
+    def candidate(f) -> bool:
+        return bool(f.jitted & f.carried_calls_in_loops)
 
     def check(self, ctx) -> Iterator[Finding]:
         jitted = _jitted_functions(ctx)
@@ -85,18 +80,13 @@ class PytreeStepLoop(Rule):
                 continue
             carried = _carried(assign, call)
             step = call.func.attr.value if isinstance(call.func, cst.Attribute) else dotted(call.func)
-            imported = _imported_jitted(ctx, call)
-            if not carried or (step not in jitted and step not in methods and imported is None):
+            if not carried or (step not in jitted and step not in methods):
                 continue  # cheap tests first: finding the loop needs the parent map
             loop = _innermost_loop(ctx, assign)
             if loop is None:
                 continue
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in methods:
                 yield ctx.finding(assign, _message(cst.Module([]).code_for_node(call.func), carried) + "; no fix: the step is a bound method")
-                continue
-            if imported is not None and not _already_flat(ctx, loop, carried):
-                message = _message(dotted(call.func), carried)
-                yield ctx.finding(assign, f"{message}; no fix: the step is defined in another module (`{imported}`)")
                 continue
             name = dotted(call.func)
             if name not in jitted or _already_flat(ctx, loop, carried):
@@ -155,14 +145,6 @@ def _module_assignment(statement: cst.CSTNode) -> tuple[str, cst.BaseExpression]
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
             return small.targets[0].target.value, small.value
     return None
-
-
-def _imported_jitted(ctx, call: cst.Call) -> str | None:
-    """The qualified name of an imported step that another file of the run compiles with jit."""
-    qualified = ctx.index.qualified_name(call.func)
-    if qualified is None or qualified.rpartition(".")[2] not in ctx.settings.project_jitted:
-        return None
-    return qualified
 
 
 def _jitted_methods(ctx) -> set[str]:

@@ -55,7 +55,7 @@ class ScanCarryUnused(Rule):
     needles = (r"\bscan\b",)
 
     @staticmethod
-    def candidate(f, settings) -> bool:
+    def candidate(f) -> bool:
         return f.calls_scan_ignoring_carry
 
     def check(self, ctx) -> Iterator[Finding]:

@@ -96,7 +96,7 @@ class UnrolledLayers(Rule):
     needs_module = True
 
     @staticmethod
-    def candidate(f, settings) -> bool:
+    def candidate(f) -> bool:
         written_out = f.calls_numbered_self_field and any(n >= 2 for n in f.numbered_fields.values())
         return f.class_with_init and bool(f.built_stacks & f.iterated_self_fields or f.sequential_fields or written_out)
     options = {
