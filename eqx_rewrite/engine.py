@@ -134,13 +134,13 @@ class LazyMetadata:
 class Context:
     """What a rule sees: the tree, its index, positions, options, and helpers to build fixes."""
 
-    def __init__(self, source: str, module: cst.Module, index: ModuleIndex, settings: Settings, rule: Rule, metadata):
+    def __init__(self, source: str, module: cst.Module, index: ModuleIndex, settings: Settings, rule: Rule, metadata, lines: Lines):
         self.source = source
         self.module = module
         self.index = index
         self.settings = settings
         self.rule = rule
-        self.lines = Lines(source)
+        self.lines = lines
         self._metadata = metadata
         self._reserved: dict[str, str] = {}
 
@@ -342,13 +342,13 @@ def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Se
         return []
     index = ModuleIndex(module, settings.project_module_classes)
     metadata = LazyMetadata(module)
+    lines = Lines(source)
     findings: list[Finding] = []
     for rule in rules:
-        findings.extend(rule.check(Context(source, module, index, settings, rule, metadata)))
+        findings.extend(rule.check(Context(source, module, index, settings, rule, metadata, lines)))
     if not findings:
         return findings
     suppressions = Suppressions.from_source(source)
-    lines = Lines(source)
     return [f for f in findings if not suppressions.suppresses(lines.position(f.start).row, f.code)]
 
 
