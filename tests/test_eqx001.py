@@ -6,7 +6,7 @@ import json
 import pytest
 
 from catalogue import assert_same, cases, load
-from eqx_rewrite.engine import Settings, analyse
+from eqx_rewrite.engine import Settings, analyse, parse
 
 CONVERTIBLE = [c for c in cases() if c.path.parent.name == "EQX001" and c.expected_path.exists()]
 
@@ -115,3 +115,28 @@ class Pair(eqx.Module):
 """
     assert analyse(two, Settings()).diagnostics == []
     assert [d.code for d in analyse(two, Settings(rule_options={"EQX001": {"min-layers": 2}})).diagnostics] == ["EQX001"]
+
+
+def _case(name):
+    return (CONVERTIBLE[0].path.parent / name).read_text()
+
+
+def test_comment_left_of_the_loop_body_moves_with_it():
+    # Found by tests/test_fuzz.py: the body was re-indented by its least-indented line.
+    source = _case("list_comprehension_residual.py").replace("            # pre-norm", "# pre-norm")
+    fixed = analyse(source, Settings(unsafe_fixes=True), fix=True).fixed_source
+    parse(fixed)
+    assert "            # pre-norm residual step\n            x = x + jax.nn.gelu" in fixed
+
+
+def test_written_out_field_assigned_twice_does_not_crash():
+    source = _case("named_fields_nested_calls.py").replace(
+        "        self.l1 = eqx.nn.Linear(4, 4, key=k1)\n", "        self.l1 = eqx.nn.Linear(4, 4, key=k1)\n" * 2
+    )
+    assert analyse(source, Settings(unsafe_fixes=True), fix=True).fixed_source == source
+
+
+def test_written_out_field_built_but_not_applied_blocks_the_fix():
+    source = _case("named_fields_nested_keys.py").replace("        h = h + self.block3(h)\n", "")
+    (finding,) = analyse(source, Settings()).diagnostics
+    assert finding.fix_safety is None and "`self.block3` is built but not applied" in finding.message

@@ -257,7 +257,7 @@ def named_builds(ctx, info: ClassInfo, min_fields: int) -> list[tuple[list[str],
         groups.setdefault((match.group(1), shape), []).append((int(match.group(2)), assigned[0], call, stmt, key))
     found = []
     for members in groups.values():
-        members.sort()
+        members.sort(key=lambda m: m[0])  # a field assigned twice then fails the contiguity check
         numbers = [m[0] for m in members]
         if len(members) < min_fields or numbers != list(range(numbers[0], numbers[0] + len(numbers))):
             continue
@@ -470,6 +470,9 @@ def chain_site(ctx, info: ClassInfo, fields: list[str], uses: list[cst.Attribute
         if stmt is None or use.attr.value in by_field:
             return f"`{describe(ctx, use)}` uses one layer on its own"
         by_field[use.attr.value] = (stmt, use)
+    unused = [f for f in fields if f not in by_field]
+    if unused:
+        return f"`self.{unused[0]}` is built but not applied with the others"
     statements = [by_field[f][0] for f in fields]
     parent = ctx.parent(statements[0])
     siblings = list(parent.body) if isinstance(parent, (cst.IndentedBlock, cst.Module)) else []

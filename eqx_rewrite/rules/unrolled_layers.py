@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from typing import Iterator
 
 import libcst as cst
@@ -381,7 +380,22 @@ def _body_text(ctx, stack: Stack, site: Site, len_texts: dict) -> tuple[str, set
     replacements = [(node, site.layer_var) for node in site.field_nodes]
     replacements += [(call, len_texts[id(call)]) for call in stack.lens if start <= ctx.span(call)[0] < end]
     text = ctx.text_with(start, end, replacements)
-    return textwrap.dedent(text), {id(call) for call, _ in replacements if id(call) in len_texts}
+    return _unindent(text, ctx.indent_of(first)), {id(call) for call, _ in replacements if id(call) in len_texts}
+
+
+def _unindent(text: str, indent: str) -> str:
+    """Remove the body's own indentation. A comment left of it moves in line; any other line left of
+    it (inside brackets or a string) is kept as it is, since its indentation carries no meaning or
+    is part of a value."""
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith(indent):
+            lines.append(line[len(indent) :])
+        elif not line.strip() or line.lstrip().startswith("#"):
+            lines.append(line.lstrip())
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _text_with(ctx, node, calls, len_texts) -> tuple[str, set]:
