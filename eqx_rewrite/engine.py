@@ -181,6 +181,22 @@ class Context:
         line_end = self.lines.starts[next_row] if next_row < len(self.lines.starts) else len(self.source)
         return Edit(line_start, line_end, "")
 
+    def text(self, node: cst.CSTNode) -> str:
+        """The node's source, exactly as written."""
+        return self.source[slice(*self.span(node))]
+
+    def snippet(self, node: cst.CSTNode, width: int = 40) -> str:
+        """The node's source on one line, shortened, for messages."""
+        text = " ".join(self.text(node).split())
+        return text if len(text) <= width else text[: width - 3] + "..."
+
+    def ancestors_within(self, node: cst.CSTNode, outer: cst.CSTNode) -> Iterable[cst.CSTNode]:
+        """The ancestors of `node` below `outer`."""
+        for ancestor in self.ancestors(node):
+            if ancestor is outer:
+                return
+            yield ancestor
+
     def is_inside(self, node: cst.CSTNode, ancestor: cst.CSTNode | None) -> bool:
         return ancestor is not None and any(a is ancestor for a in self.ancestors(node))
 

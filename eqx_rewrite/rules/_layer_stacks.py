@@ -308,8 +308,7 @@ def describe(ctx, node: cst.CSTNode) -> str:
     parent = ctx.parent(node)
     if isinstance(parent, (cst.Subscript, cst.Call, cst.Arg)):
         node = parent if not isinstance(parent, cst.Arg) else ctx.parent(parent)
-    text = " ".join(ctx.source[slice(*ctx.span(node))].split())
-    return text if len(text) <= 40 else text[:37] + "..."
+    return ctx.snippet(node)
 
 
 def loop_site(ctx, use: cst.Attribute) -> Site | str | None:

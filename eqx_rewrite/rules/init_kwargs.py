@@ -226,7 +226,7 @@ def _call_problem(ctx, plan: Plan) -> str | None:
             return f"a call passes `*args`/`**kwargs` (line {ctx.lines.position(ctx.span(call)[0]).row})"
         for value in _needed_arguments(plan, call).values():
             if value is not None and not _repeatable(ctx, value):
-                return f"`{ctx.source[slice(*ctx.span(value))]}` may not give the same value twice"
+                return f"`{ctx.text(value)}` may not give the same value twice"
     return None
 
 
@@ -294,15 +294,14 @@ def _fix_commas(params: cst.Parameters) -> cst.Parameters:
 
 
 def _helper_edit(ctx, plan: Plan, helper: str, tree_at: str) -> Edit:
-    source = lambda node: ctx.source[slice(*ctx.span(node))]
     positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
     keyword = [p.name.value for p in plan.init.params.kwonly_params if p.name.value in plan.needed]
     signature = ["model", *positional, "*", *keyword, *(f"{p.name.value}=None" for p in plan.params)]
     lines = [f"def {helper}({', '.join(signature)}):"]
     lines.append(f'    """Apply `{plan.info.name}`\'s custom initialisers to a built model with `eqx.tree_at` (EQX004)."""')
-    lines += ["    " + source(s) for s in plan.setup]
+    lines += ["    " + ctx.text(s) for s in plan.setup]
     for block in plan.blocks:
-        lines.append(f"    {source(block.test).join(['if ', ':'])}")
+        lines.append(f"    {ctx.text(block.test).join(['if ', ':'])}")
         for stmt in block.body.body:
             field_name, value = assigned_self_field(stmt)
             where, replacement = value.args[0].value, value.args[2].value
@@ -329,26 +328,25 @@ def _on_model(ctx, node: cst.BaseExpression) -> str:
 
 def _call_edits(ctx, plan: Plan, helper: str) -> list[Edit]:
     moved = {p.name.value for p in plan.params}
-    source = lambda node: ctx.source[slice(*ctx.span(node))]
     replacements = []
     for call in plan.calls:
         init_args = [a for a in call.args if a.keyword is not None and a.keyword.value in moved]
         if not init_args:
             continue
         kept = [a for a in call.args if a not in init_args]
-        construct = f"{source(call.func)}({', '.join(source(a).rstrip(', ') for a in kept)})"
+        construct = f"{ctx.text(call.func)}({', '.join(ctx.text(a).rstrip(', ') for a in kept)})"
         needed = _needed_arguments(plan, call)
         positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
         args = [construct]
         args += [_argument_text(ctx, plan, name, needed[name]) for name in positional]
         args += [f"{name}={_argument_text(ctx, plan, name, needed[name])}" for name in plan.needed if name not in positional]
-        args += [source(a).rstrip(", ") for a in init_args]
+        args += [ctx.text(a).rstrip(", ") for a in init_args]
         replacements.append((call, f"{helper}({', '.join(args)})"))
     return ctx.rewrite_expressions(replacements)
 
 
 def _argument_text(ctx, plan: Plan, name: str, value: cst.BaseExpression | None) -> str:
     if value is not None:
-        return ctx.source[slice(*ctx.span(value))]
+        return ctx.text(value)
     param = next(p for p in [*plan.init.params.params, *plan.init.params.kwonly_params] if p.name.value == name)
-    return ctx.source[slice(*ctx.span(param.default))]
+    return ctx.text(param.default)

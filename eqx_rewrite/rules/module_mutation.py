@@ -161,13 +161,21 @@ def _resolve(ctx, m: Mutation) -> Mutation:
     return m
 
 
-def _resolve_self(ctx, m: Mutation) -> Mutation:
-    method = next((a for a in ctx.ancestors(m.node) if isinstance(a, cst.FunctionDef)), None)
+def _self_class(ctx, node: cst.CSTNode) -> tuple[str, str] | None:
+    """(method name, Module class name) when `node` is in a method of an eqx.Module class."""
+    method = next((a for a in ctx.ancestors(node) if isinstance(a, cst.FunctionDef)), None)
     cls = next((a for a in ctx.ancestors(method) if isinstance(a, cst.ClassDef)), None) if method else None
-    if cls is None or not ctx.index.is_module_class(cls.name.value) or method.name.value in CONSTRUCTION_METHODS:
+    if cls is None or not ctx.index.is_module_class(cls.name.value):
+        return None
+    return method.name.value, cls.name.value
+
+
+def _resolve_self(ctx, m: Mutation) -> Mutation:
+    found = _self_class(ctx, m.node)
+    if found is None or found[0] in CONSTRUCTION_METHODS:
         return m
-    m.target_class = cls.name.value
-    m.blocker = f"`{method.name.value}` mutates `self`; return `eqx.tree_at(...)` of it instead"
+    method, m.target_class = found
+    m.blocker = f"`{method}` mutates `self`; return `eqx.tree_at(...)` of it instead"
     return m
 
 
@@ -278,7 +286,7 @@ def _read_in_functions(ctx, name: str) -> bool:
 
 def _first_escape(ctx, m: Mutation, scope: cst.CSTNode, name: str) -> cst.Name | None:
     """A read of `name` that could hand the object to someone else before (or around) the mutation."""
-    in_loop = any(isinstance(a, (cst.For, cst.While)) for a in _ancestors_within(ctx, m.node, scope))
+    in_loop = any(isinstance(a, (cst.For, cst.While)) for a in ctx.ancestors_within(m.node, scope))
     mutation_start = ctx.span(m.node)[0]
     body = scope.body if isinstance(scope, (cst.FunctionDef, cst.Lambda)) else scope
     for load in names_in(body).loads_of(name):
@@ -289,16 +297,9 @@ def _first_escape(ctx, m: Mutation, scope: cst.CSTNode, name: str) -> cst.Name |
     return None
 
 
-def _ancestors_within(ctx, node: cst.CSTNode, scope: cst.CSTNode):
-    for a in ctx.ancestors(node):
-        if a is scope:
-            return
-        yield a
-
-
 def _harmless_read(ctx, load: cst.Name, scope: cst.CSTNode) -> bool:
     """`m.attr` and `m(...)` use the object without handing it on; so do other mutations of it."""
-    if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in _ancestors_within(ctx, load, scope)):
+    if any(isinstance(a, (cst.FunctionDef, cst.Lambda)) for a in ctx.ancestors_within(load, scope)):
         return False  # captured by a closure, which may outlive this point
     parent = ctx.parent(load)
     if isinstance(parent, cst.Attribute) and parent.value is load:
@@ -363,7 +364,7 @@ def _joins(ctx, group: list[Mutation], last: Mutation, m: Mutation) -> bool:
 def _group_fix(ctx, group: list[Mutation]) -> Fix:
     tree_at, import_edits = ctx.name_for(TREE_AT)
     name = group[0].target.value
-    values = [ctx.source[slice(*ctx.span(m.value))] for m in group]
+    values = [ctx.text(m.value) for m in group]
     if len(group) == 1:
         places, new = f"{name}.{group[0].field}", values[0]
     else:
@@ -395,10 +396,8 @@ def _replace_findings(ctx) -> Iterator[Finding]:
 
 def _resolve_target_class(ctx, probe: Mutation) -> None:
     if isinstance(probe.target, cst.Name) and probe.target.value == "self":
-        method = next((a for a in ctx.ancestors(probe.node) if isinstance(a, cst.FunctionDef)), None)
-        cls = next((a for a in ctx.ancestors(method) if isinstance(a, cst.ClassDef)), None) if method else None
-        if cls is not None and ctx.index.is_module_class(cls.name.value):
-            probe.target_class = cls.name.value
+        found = _self_class(ctx, probe.node)
+        probe.target_class = found[1] if found else None
     elif isinstance(probe.target, cst.Name):
         bindings = _bindings(ctx, _scope(ctx, probe.node), probe.target.value)
         probe.target_class = next((c for c in map(ctx.index.constructed_module, bindings.values) if c), None)
@@ -424,8 +423,8 @@ def _replace_finding(ctx, call: cst.Call, target: cst.BaseExpression, class_name
     if any(k in ("static", "absent") for k in kinds.values()):
         return ctx.finding(call, message + "; no fix: not every argument is a dynamic field")
     tree_at, import_edits = ctx.name_for(TREE_AT)
-    values = [ctx.source[slice(*ctx.span(a.value))] for a in changes]
-    target_code = ctx.source[slice(*ctx.span(target))]
+    values = [ctx.text(a.value) for a in changes]
+    target_code = ctx.text(target)
     if len(changes) == 1:
         places, new = f"m.{changes[0].keyword.value}", values[0]
     else:

@@ -151,17 +151,12 @@ def _classify(ctx, ensemble: Ensemble) -> bool:
         elif isinstance(evaluation, str):
             ensemble.blocker = ensemble.blocker or evaluation
         elif isinstance(ctx.parent(use), cst.Subscript):
-            ensemble.blocker = ensemble.blocker or f"`{_text(ctx, ctx.parent(use))}` uses one member on its own"
+            ensemble.blocker = ensemble.blocker or f"`{ctx.snippet(ctx.parent(use))}` uses one member on its own"
         else:
-            ensemble.escapes = ensemble.escapes or f"`{ensemble.name}` is also used as a list ({_text(ctx, _context(ctx, use))})"
+            ensemble.escapes = ensemble.escapes or f"`{ensemble.name}` is also used as a list ({ctx.snippet(_context(ctx, use))})"
     return bool(ensemble.evaluations)
 
 
-
-
-def _text(ctx, node) -> str:
-    text = " ".join(ctx.source[slice(*ctx.span(node))].split())
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _context(ctx, node):
@@ -251,7 +246,7 @@ def _single_append(body) -> tuple[str, cst.BaseExpression] | None:
 
 # --- finding and fix --------------------------------------------------------------------------------
 def _finding(ctx, ensemble: Ensemble) -> Finding:
-    ctor = ctx.source[slice(*ctx.span(ensemble.build.ctor.func))]
+    ctor = ctx.text(ensemble.build.ctor.func)
     message = (
         f"the ensemble `{ensemble.name}` of `{ctor}` models is built and evaluated member by member; "
         "build it with `eqx.filter_vmap` and evaluate it with `eqx.filter_vmap` as one batched model "
@@ -275,17 +270,16 @@ def _complex_element(ctx, ensemble: Ensemble) -> str | None:
             and not any(names_in(a.value).reads(evaluation.member) for a in element.args)
         )
         if not simple:
-            return f"`{_text(ctx, element)}` may not run under `vmap` as it runs per member"
+            return f"`{ctx.snippet(element)}` may not run under `vmap` as it runs per member"
     return None
 
 
 def _fix(ctx, ensemble: Ensemble, safety: Safety) -> Fix:
     lib = ctx.library()
     build = ensemble.build
-    source = lambda node: ctx.source[slice(*ctx.span(node))]
     vmap = lib("equinox.filter_vmap")
-    make = f"lambda {build.loop_var}: {source(build.ctor)}"
-    construction = f"{ensemble.name} = {vmap}({make})({source(build.keys_iter)})"
+    make = f"lambda {build.loop_var}: {ctx.text(build.ctor)}"
+    construction = f"{ensemble.name} = {vmap}({make})({ctx.text(build.keys_iter)})"
     edits = [ctx.replace(ensemble.statement, ctx.render(construction, ensemble.statement))]
     replacements = []
     for evaluation in ensemble.evaluations:
@@ -303,14 +297,13 @@ def _fix(ctx, ensemble: Ensemble, safety: Safety) -> Fix:
 
 
 def _evaluation_value(ctx, ensemble: Ensemble, evaluation: Evaluation, lib) -> str:
-    source = lambda node: ctx.source[slice(*ctx.span(node))]
     vmap = lib("equinox.filter_vmap")
-    element = source(evaluation.element)
+    element = ctx.text(evaluation.element)
     if evaluation.data is None:
         batched = f"{vmap}(lambda {evaluation.member}: {element})({ensemble.name})"
     else:
         axes = f"in_axes=({lib('equinox.if_array')}(0), 0)"
-        data = f"{lib('jax.numpy.asarray')}({source(evaluation.data)})"
+        data = f"{lib('jax.numpy.asarray')}({ctx.text(evaluation.data)})"
         batched = f"{vmap}(lambda {evaluation.member}, {evaluation.data_var}: {element}, {axes})({ensemble.name}, {data})"
     return {"stack": batched, "list": f"list({batched})", "sum": f"{lib('jax.numpy.sum')}({batched}, axis=0)"}[evaluation.wrap]
 

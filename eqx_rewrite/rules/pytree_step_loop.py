@@ -240,16 +240,9 @@ def _argnums(node: cst.BaseExpression) -> list[int] | None:
 def _reads_in_closures(ctx, loop, carried, assign) -> bool:
     for load in names_in(loop).loads:
         if load.value in carried and not ctx.is_inside(load, assign):
-            if any(isinstance(a, (cst.Lambda, cst.FunctionDef)) for a in _between(ctx, load, loop)):
+            if any(isinstance(a, (cst.Lambda, cst.FunctionDef)) for a in ctx.ancestors_within(load, loop)):
                 return True
     return False
-
-
-def _between(ctx, node, outer):
-    for ancestor in ctx.ancestors(node):
-        if ancestor is outer:
-            return
-        yield ancestor
 
 
 # --- the fix -------------------------------------------------------------------------------------
@@ -283,13 +276,12 @@ def _fix(ctx, assign, call, loop, jitted: Jitted, carried: list[str]) -> Fix:
 
 def _call_edit(ctx, assign, call, carried, flat, treedef, variant) -> Edit:
     target = assign.targets[0].target
-    source = lambda node: ctx.source[slice(*ctx.span(node))]
     if isinstance(target, cst.Name):
         target_text = flat.get(target.value, target.value)
     else:
         target_text = ", ".join(flat.get(n, n) for n in target_names(target))
     args = [
-        (f"{a.keyword.value}=" if a.keyword else "") + (flat[a.value.value] if isinstance(a.value, cst.Name) and a.value.value in flat else source(a.value))
+        (f"{a.keyword.value}=" if a.keyword else "") + (flat[a.value.value] if isinstance(a.value, cst.Name) and a.value.value in flat else ctx.text(a.value))
         for a in call.args
     ]
     treedefs = "(" + ", ".join(treedef[c] for c in carried) + ("," if len(carried) == 1 else "") + ")"
@@ -348,7 +340,7 @@ def _param_text(ctx, param: cst.Param, flat_param: dict[str, str]) -> str:
     name = param.name.value
     if name in flat_param:
         return flat_param[name]
-    return ctx.source[slice(*ctx.span(param))].rstrip(", ")
+    return ctx.text(param).rstrip(", ")
 
 
 def target_names_of_call(call: cst.Call, ctx) -> list[str]:
@@ -361,9 +353,8 @@ def _tuple_target(call: cst.Call, ctx) -> bool:
 
 
 def _decorator(ctx, jitted: Jitted, lib) -> str:
-    source = lambda node: ctx.source[slice(*ctx.span(node))]
     if jitted.kind == FILTER_JIT:
-        options = ", ".join(source(a) for a in jitted.options)
+        options = ", ".join(ctx.text(a) for a in jitted.options)
         return f"@{lib(FILTER_JIT)}" + (f"({options})" if options else "")
     options = ["static_argnums=(0,)"]
     for arg in jitted.options:
@@ -373,5 +364,5 @@ def _decorator(ctx, jitted: Jitted, lib) -> str:
         elif key in ARGNUMS:
             options.append(f"{key}={tuple(n + 1 for n in _argnums(arg.value))}")
         else:
-            options.append(source(arg))
+            options.append(ctx.text(arg))
     return f"@{lib('functools.partial')}({lib(JAX_JIT)}, {', '.join(options)})"

@@ -188,11 +188,11 @@ def _count_text(ctx, stack: Stack) -> str:
     count = stack.build.count
     if isinstance(count, int):
         return str(count)
-    return f"`{ctx.source[slice(*ctx.span(count))]}`" if count is not None else "several"
+    return f"`{ctx.text(count)}`" if count is not None else "several"
 
 
 def _finding(ctx, stack: Stack) -> Finding:
-    ctor = ctx.source[slice(*ctx.span(stack.build.ctor.func))]
+    ctor = ctx.text(stack.build.ctor.func)
     where = f"`self.{stack.fields[0]}`" if len(stack.fields) == 1 else f"`self.{stack.fields[0]}`..`self.{stack.fields[-1]}`"
     message = (
         f"{_count_text(ctx, stack)} identical `{ctor}` layers in {where} are applied one after another, "
@@ -239,7 +239,7 @@ def _stacked_name(stack: Stack) -> str:
 
 
 def _layer_class_text(ctx, stack: Stack) -> str:
-    return ctx.source[slice(*ctx.span(stack.build.ctor.func))]
+    return ctx.text(stack.build.ctor.func)
 
 
 def _field_edits(ctx, stack: Stack, new_field: str) -> list[Edit]:
@@ -285,13 +285,12 @@ def _constructor_lambda(ctx, build: Build) -> str:
 
 def _keys_text(ctx, build: Build, lib) -> str:
     stack_fn = lib("jax.numpy.stack")
-    text = lambda node: ctx.source[slice(*ctx.span(node))]
     if build.layer_keys is not None:
-        return f"{stack_fn}([{', '.join(text(k) for k in build.layer_keys)}])"
+        return f"{stack_fn}([{', '.join(ctx.text(k) for k in build.layer_keys)}])"
     if build.keys_iter is not None:
-        return text(build.keys_iter)
-    count = build.count if isinstance(build.count, int) else text(build.count)
-    return f"{stack_fn}([{text(build.key_arg)}] * {count})"
+        return ctx.text(build.keys_iter)
+    count = build.count if isinstance(build.count, int) else ctx.text(build.count)
+    return f"{stack_fn}([{ctx.text(build.key_arg)}] * {count})"
 
 
 def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib, len_texts: dict) -> tuple[Edit, set]:
