@@ -10,12 +10,12 @@ import click
 
 from . import __version__
 from .cache import Cache
-from .config import Config, ConfigError, check_codes, find_config, load_config
+from .config import DEVICES, Config, ConfigError, check_codes, find_config, load_config
 from .engine import Settings
 from .files import FileError, decode, discover
-from .report import FORMATS, Located, render, summary
+from .report import FORMATS, Located, render, render_json_document, summary
 from .rule import RuleSelection, all_rules
-from .runner import FileResult, Job, analyse_text, run, write_fixes
+from .runner import FileResult, Job, analyse_text, hold_back, run, write_fixes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -45,10 +45,18 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs available).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary or progress.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the findings cache.")
+@click.option("--verify", is_flag=True, help="With --fix or --diff: run entries before and after the fixes; keep only fixes whose results match.")
+@click.option("--verify-entry", "verify_entries", multiple=True, metavar="FILE:FUNC", help="A zero-argument function returning a pytree (repeatable).")
+@click.option("--verify-cmd", metavar="CMD", help="A command that must still succeed after the fixes when it succeeds before.")
+@click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds each run may take (default 300).")
+@click.option("--device", type=click.Choice(DEVICES), help="JAX platform for --verify (default: JAX's default device).")
+@click.option("--rtol", type=click.FloatRange(min=0), help="Relative tolerance for --verify (default 1e-5 for float32).")
+@click.option("--atol", type=click.FloatRange(min=0), help="Absolute tolerance for --verify (default 1e-6 for float32).")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.version_option(__version__, "--version", prog_name="eqx-rewrite")
-def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, list_rules, explain):
+def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache,
+        verify, verify_entries, verify_cmd, verify_timeout, device, rtol, atol, list_rules, explain):
     """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
 
     Exit codes: 0 nothing left to report; 1 findings (or diffs) remain; 2 usage error, unreadable or
@@ -66,10 +74,16 @@ def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, std
     except ConfigError as exc:
         raise Failure(str(exc)) from None
     job = Job(settings, mode != "check", config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
+    verify_options = dict(entries=verify_entries, cmd=verify_cmd, timeout=verify_timeout, device=device, rtol=rtol, atol=atol)
+    if not verify and any(v for v in verify_options.values()):
+        raise Failure("--verify-entry, --verify-cmd, --verify-timeout, --device, --rtol and --atol need --verify")
+    if verify and (mode == "check" or stdin_filename is not None):
+        raise Failure("--verify needs --fix or --diff on files")
     if stdin_filename is not None:
         sys.exit(_run_stdin(stdin_filename, job, mode, output_format, exit_zero, quiet))
+    spec = _verify_spec(config, settings, verify_options) if verify else None
     cache = None if no_cache else Cache(config.root)
-    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs, cache))
+    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs, cache, spec))
 
 
 def _config_start(paths: tuple[Path, ...], stdin_filename: Path | None) -> Path:
@@ -91,6 +105,28 @@ def _settings(config: Config, select, ignore, unsafe_fixes) -> Settings:
     )
 
 
+def _verify_spec(config: Config, settings: Settings, flags: dict):
+    # Imported here: --check and plain --fix never need the verifier (nor numpy), and must stay fast.
+    from .verify import VerifyError, VerifySpec, parse_entry
+
+    table = config.verify
+    try:
+        entries = [parse_entry(e, config.root, Path.cwd()) for e in flags["entries"]]
+        entries += [parse_entry(e, config.root, config.root) for e in table.get("entries", []) if not flags["entries"]]
+    except VerifyError as exc:
+        raise Failure(str(exc)) from None
+    return VerifySpec(
+        root=config.root,
+        entries=tuple(entries),
+        command=flags["cmd"] or table.get("cmd"),
+        timeout=flags["timeout"] or table.get("timeout", 300.0),
+        device=flags["device"] or table.get("device"),
+        rtol=flags["rtol"] if flags["rtol"] is not None else table.get("rtol"),
+        atol=flags["atol"] if flags["atol"] is not None else table.get("atol"),
+        unsafe_fixes=settings.unsafe_fixes,
+    )
+
+
 def _list_rules() -> None:
     for rule in all_rules():
         click.echo(f"{rule.code}  {rule.name:<24} {rule.summary}")
@@ -105,7 +141,7 @@ def _explain(code: str) -> None:
         click.echo(f"\nOption `{name}` (default {option.default!r}): {option.help}")
 
 
-def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache) -> int:
+def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache, spec) -> int:
     roots = list(paths) or [config.root / p for p in config.src]
     try:
         files = list(discover(roots, config.exclude + config.extend_exclude, config.root))
@@ -115,13 +151,29 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
     results = run(files, job, jobs, cache, _progress if show_progress else None)
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
+    verification = _verify(results, spec) if spec is not None else None
     if mode == "fix":
         write_fixes(results)
     if mode == "diff":
         for result in results:
             if result.changed and result.error is None:
                 click.echo(result.diff(), nl=False)
-    return _report(results, mode, output_format, exit_zero, quiet)
+    return _report(results, mode, output_format, exit_zero, quiet, verification=verification)
+
+
+def _verify(results: list[FileResult], spec):
+    """Files whose fixes did not verify keep their original text and findings."""
+    from .verify import VerifyError, verify
+
+    try:
+        verification = verify(results, spec)
+    except VerifyError as exc:
+        raise Failure(str(exc)) from None
+    held = {v.path for v in verification.verdicts if not v.verified}
+    for result in results:
+        if result.path in held:
+            hold_back(result)
+    return verification
 
 
 PROGRESS_MIN_FILES = 200
@@ -152,7 +204,7 @@ def _run_stdin(filename: Path, job: Job, mode, output_format, exit_zero, quiet) 
     return _report([result], mode, output_format, exit_zero, quiet)
 
 
-def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True) -> int:
+def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True, verification=None) -> int:
     items = [Located(str(r.path), d, r.line(d)) for r in results for d in r.diagnostics]
     errors = [r for r in results if r.error is not None]
     for r in errors:
@@ -161,15 +213,30 @@ def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, st
     # stdout carries the diff or the fixed source in those modes; the report then goes to stderr.
     to_stderr = mode == "diff" or not stream_is_stdout
     out = render(items, output_format)
+    if verification is not None:
+        out = _with_verification(out, items, output_format, verification, written=mode == "fix")
     if out:
         click.echo(out, nl=False, err=to_stderr)
     if output_format in ("text", "concise") and not quiet:
         fixed = sum(r.fixes_applied for r in results if r.error is None)
-        click.echo(summary(items, fixed, dry_run=mode == "diff"), nl=False, err=to_stderr)
+        held = frozenset(str(v.path) for v in verification.verdicts if not v.verified) if verification else frozenset()
+        click.echo(summary(items, fixed, dry_run=mode == "diff", held=held), nl=False, err=to_stderr)
     if errors:
         return EXIT_ERROR
     pending = bool(items) or (mode == "diff" and any(r.changed for r in results))
     return EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN
+
+
+def _with_verification(out: str, items: list[Located], output_format: str, verification, written: bool) -> str:
+    from .verify import as_json, render_text
+
+    if output_format == "json":
+        return render_json_document(items, {"verification": as_json(verification)})
+    table = render_text(verification, written)
+    if output_format in ("text", "concise"):
+        return out + table
+    click.echo(table, nl=False, err=True)  # github and sarif documents must stay parseable
+    return out
 
 
 def _print_error(path: Path | str, row: int, col: int, message: str) -> None:

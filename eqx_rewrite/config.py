@@ -34,6 +34,7 @@ class Config:
     unsafe_fixes: bool = False
     line_length: int = DEFAULT_LINE_LENGTH
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verify: dict[str, Any] = field(default_factory=dict)  # [tool.eqx-rewrite.verify], validated
 
     @property
     def root(self) -> Path:
@@ -87,6 +88,8 @@ def load_config(path: Path | None) -> Config:
             if not valid(value):
                 raise ConfigError(f"{_where(path, text, key)}: `{key}` must be {expected}, got {value!r}")
             setattr(config, attribute, value)
+        elif key == "verify":
+            config.verify = _verify_table(path, text, value)
         elif key.upper() in _rule_codes():
             config.rule_options[key.upper()] = _rule_options(path, text, key.upper(), value)
         else:
@@ -142,6 +145,35 @@ def _rule_options(path: Path, text: str, code: str, value: Any) -> dict[str, Any
             raise ConfigError(f"{_where(path, text, key)}: `{code}.{key}` must be {option.kind.__name__}")
         if not option.validate(option_value):
             raise ConfigError(f"{_where(path, text, key)}: `{code}.{key}` = {option_value!r} is out of range")
+    return dict(value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+DEVICES = ("cpu", "gpu", "tpu")
+# key -> (validator, what a valid value is)
+VERIFY_KEYS = {
+    "entries": (_str_list, "a list of \"path/to/file.py:function\" entries"),
+    "cmd": (lambda v: isinstance(v, str) and v.strip() != "", "a command line"),
+    "timeout": (lambda v: _number(v) and v > 0, "a positive number of seconds"),
+    "device": (lambda v: v in DEVICES, " or ".join(DEVICES)),
+    "rtol": (lambda v: _number(v) and v >= 0, "a non-negative number"),
+    "atol": (lambda v: _number(v) and v >= 0, "a non-negative number"),
+}
+
+
+def _verify_table(path: Path, text: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{_where(path, text, 'verify')}: `verify` must be a table")
+    for key, item in value.items():
+        if key not in VERIFY_KEYS:
+            known = ", ".join(VERIFY_KEYS)
+            raise ConfigError(f"{_where(path, text, key)}: unknown key `{key}` in [tool.eqx-rewrite.verify] (known: {known})")
+        valid, expected = VERIFY_KEYS[key]
+        if not valid(item):
+            raise ConfigError(f"{_where(path, text, key)}: `verify.{key}` must be {expected}, got {item!r}")
     return dict(value)
 
 

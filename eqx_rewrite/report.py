@@ -58,9 +58,11 @@ def _text(items: list[Located]) -> str:
     return "".join(out)
 
 
-def summary(items: list[Located], fixed: int = 0, dry_run: bool = False) -> str:
-    safe = sum(1 for i in items if i.diagnostic.fix_safety == "safe")
-    unsafe = sum(1 for i in items if i.diagnostic.fix_safety == "unsafe")
+def summary(items: list[Located], fixed: int = 0, dry_run: bool = False, held: frozenset[str] = frozenset()) -> str:
+    """`held`: files whose fixes --verify held back; their findings are not "fixable" hints."""
+    held_back = sum(1 for i in items if i.filename in held)
+    safe = sum(1 for i in items if i.diagnostic.fix_safety == "safe" and i.filename not in held)
+    unsafe = sum(1 for i in items if i.diagnostic.fix_safety == "unsafe" and i.filename not in held)
     parts = []
     if fixed:
         verb = "Would fix" if dry_run else "Fixed"
@@ -72,6 +74,8 @@ def summary(items: list[Located], fixed: int = 0, dry_run: bool = False) -> str:
             extras.append(f"{safe} fixable with --fix")
         if unsafe:
             extras.append(f"{unsafe} more with --unsafe-fixes")
+        if held_back:
+            extras.append(f"{held_back} held back by --verify")
         parts[-1] += f" ({', '.join(extras)})." if extras else "."
     elif not fixed:
         parts.append("All checks passed!")
@@ -88,6 +92,11 @@ def _edit(e: LocatedEdit) -> dict:
 
 def _json(items: list[Located]) -> str:
     return json.dumps([json_object(i) for i in items], indent=2) + "\n"
+
+
+def render_json_document(items: list[Located], extra: dict) -> str:
+    """With --verify, JSON output is an object: the findings, plus the verification's outcome."""
+    return json.dumps({"findings": [json_object(i) for i in items], **extra}, indent=2) + "\n"
 
 
 def json_object(item: Located) -> dict:

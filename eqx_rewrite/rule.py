@@ -70,6 +70,8 @@ class Rule:
     needles: ClassVar[tuple[str, ...]] = ()
     # Fires only on eqx.Module classes, which a file can only reach through equinox or a project class.
     needs_module: ClassVar[bool] = False
+    # Its fixes restack Modules' leaves, so --verify compares an entry's outputs, not its Modules.
+    changes_layout: ClassVar[bool] = False
 
     @staticmethod
     def candidate(features: Features) -> bool:

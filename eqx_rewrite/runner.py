@@ -214,14 +214,15 @@ def write_fixes(results: list[FileResult]) -> None:
         try:
             write_atomic(result.original, result.fixed_source)
         except FileError as exc:
-            _unfixed(result, Error(exc.row, exc.col, exc.message))
+            result.error = Error(exc.row, exc.col, exc.message)
+            hold_back(result)
         except (OSError, UnicodeEncodeError) as exc:
-            _unfixed(result, Error(1, 1, f"cannot write fixes: {exc}"))
+            result.error = Error(1, 1, f"cannot write fixes: {exc}")
+            hold_back(result)
 
 
-def _unfixed(result: FileResult, error: Error) -> None:
-    """The file kept its original text, so its original findings are the ones that stand."""
-    result.error = error
+def hold_back(result: FileResult) -> None:
+    """The file keeps its original text, so its original findings are the ones that stand."""
     result.diagnostics = result.found or result.diagnostics
     result.fixed_source = None
     result.fixes_applied = 0

@@ -60,6 +60,7 @@ class PythonLoopEnsemble(Rule):
     needles = (r"\bsplit\b", r"=\s*\[", r"\bfor\b")
 
     needs_module = True
+    changes_layout = True
 
     @staticmethod
     def candidate(f) -> bool:

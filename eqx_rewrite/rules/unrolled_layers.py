@@ -93,6 +93,7 @@ class UnrolledLayers(Rule):
     needles = ("__init__", r"\bin\s+(?:zip\()?self\.\w+|self\.[A-Za-z_]\w*?\d+\(|Sequential")
 
     needs_module = True
+    changes_layout = True
 
     @staticmethod
     def candidate(f) -> bool:
