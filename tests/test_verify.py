@@ -153,3 +153,19 @@ def test_check_and_fix_never_import_user_code(tmp_path, run_cli):
     probe = "import sys, eqx_rewrite.cli; print(sorted(m for m in sys.modules if m.startswith('eqx_rewrite.verify')))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_catalogue_verifies_itself(tmp_path, run_cli):
+    """One fixable case per rule, each with its `run()` as entry: kept behaviour verifies, changed does not."""
+    from catalogue import cases
+
+    chosen = {}
+    for case in cases():
+        if case.fix in ("safe", "unsafe") and case.path.parent.name not in chosen:
+            chosen[case.path.parent.name] = case
+    _project(tmp_path, **{f"{code.lower()}_{c.path.name}": c.path.read_text() for code, c in chosen.items()})
+    entries = [a for code, c in chosen.items() for a in ("--verify-entry", f"{code.lower()}_{c.path.name}:run")]
+    r = run_cli("--fix", "--unsafe-fixes", "--verify", *entries, "--output-format", "json", ".")
+    verdicts = {v["filename"].split("_", 1)[0].upper(): v["status"] for v in json.loads(r.stdout)["verification"]}
+    expected = {code: "verified" if c.behaviour == "kept" else "held back" for code, c in chosen.items()}
+    assert verdicts == expected and len(expected) == 6
