@@ -27,6 +27,7 @@ def fingerprint(settings: Settings) -> str:
         "ignore": settings.selection.ignore,
         "options": {code: dict(sorted(o.items())) for code, o in sorted(settings.rule_options.items())},
         "module_classes": sorted(settings.project_module_classes),
+        "jitted": sorted(settings.project_jitted),
         "line_length": settings.line_length,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

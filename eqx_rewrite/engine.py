@@ -40,6 +40,7 @@ class Settings:
     line_length: int = 88
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     project_module_classes: frozenset[str] = frozenset()
+    project_jitted: frozenset[tuple[str, str]] = frozenset()  # (module, function) compiled in the run
 
     def rules(self) -> list[Rule]:
         return [cls() for cls in all_rules() if self.selection.enabled(cls.code)]
@@ -326,7 +327,7 @@ def _is_docstring(stmt: cst.CSTNode) -> bool:
     )
 
 
-def candidate_rules(source: str, rules: list[Rule], module_classes: frozenset[str] = frozenset()) -> list[Rule]:
+def candidate_rules(source: str, rules: list[Rule], settings: Settings) -> list[Rule]:
     """The rules that may fire in `source`, by ever cheaper-to-fail tests; libcst only parses after.
 
     Rules resolve names through the file's own imports, so a file that mentions neither jax nor
@@ -336,12 +337,12 @@ def candidate_rules(source: str, rules: list[Rule], module_classes: frozenset[st
     """
     if "jax" not in source and "equinox" not in source:
         return []
-    rules = [rule for rule in rules if rule.may_match_text(source)]
-    if any(rule.needs_module for rule in rules) and not _reaches_modules(source, module_classes):
+    rules = [rule for rule in rules if rule.may_match_text(source, settings)]
+    if any(rule.needs_module for rule in rules) and not _reaches_modules(source, settings.project_module_classes):
         rules = [rule for rule in rules if not rule.needs_module]
     if not rules:
         return rules
-    found = features(_ast_parse(source))
+    found = features(_ast_parse(source), settings.project_jitted)
     return [rule for rule in rules if rule.candidate(found)]
 
 
@@ -375,7 +376,7 @@ def analyse(source: str, settings: Settings, fix: bool = False, use_filters: boo
     """
     rules = settings.rules()
     if use_filters:
-        rules = candidate_rules(source, rules, settings.project_module_classes)
+        rules = candidate_rules(source, rules, settings)
         if not rules:
             return Analysis([], source)
     module = parse(source)

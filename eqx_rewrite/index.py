@@ -154,15 +154,16 @@ class _Collector(cst.CSTVisitor):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         if isinstance(node.names, cst.ImportStar):
             return False
-        base = dotted(node.module) if node.module is not None and not node.relative else None
+        # Relative imports keep their dots: `.train.step` names a project function, never a library's.
+        dots = "." * len(node.relative)
+        base = dots + (dotted(node.module) or "") if node.module is not None else dots
         for alias in node.names:
             name = dotted(alias.name)
             if name is None:
                 continue
             local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
             self.index.names.add(local)
-            if base is not None:
-                self.index.imports[local] = f"{base}.{name}"
+            self.index.imports[local] = f"{base}{name}" if base.endswith(".") else f"{base}.{name}"
         return False
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:

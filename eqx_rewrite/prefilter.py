@@ -28,12 +28,15 @@ class Features:
     sequential_fields: set[str] = field(default_factory=set)  # `self.f = Sequential(...)`
     jitted: set[str] = field(default_factory=set)  # functions and methods compiled with a *jit*
     carried_calls_in_loops: set[str] = field(default_factory=set)  # `x, y = f(x, ...)` inside a loop
+    state_calls_in_loops: set[str] = field(default_factory=set)  # two or more carried: `m, s = f(m, s, x)`
     listcomp_names: set[str] = field(default_factory=set)  # `name = [Call(...) for k in ...]`
     iterated_names: set[str] = field(default_factory=set)  # names a loop or comprehension iterates
     init_kwargs_default_none: bool = False
     mutates: bool = False  # object.__setattr__, x.__dict__[...] =, vars(x)[...] =, replace(...)
     scan_bodies: list[ast.AST] = field(default_factory=list)  # `scan(body, init_name, ...)`'s body
     functions: dict[str, list[ast.FunctionDef]] = field(default_factory=dict)
+    # Functions imported here that another file of the run compiles with jit (EQX002 reports those).
+    imported_jitted: set[str] = field(default_factory=set)
 
     @property
     def calls_scan_ignoring_carry(self) -> bool:
@@ -54,8 +57,8 @@ def _ignores_first_parameter(fn: ast.AST) -> bool:
     return not any(isinstance(n, ast.Name) and n.id == first for part in body for n in ast.walk(part))
 
 
-def features(tree: ast.Module) -> Features:
-    collector = _Collector()
+def features(tree: ast.Module, project_jitted: frozenset[tuple[str, str]] = frozenset()) -> Features:
+    collector = _Collector(project_jitted)
     collector.visit(tree)
     return collector.finish()
 
@@ -90,7 +93,8 @@ def _is_layer_list(value: ast.AST, appended: set[str]) -> bool:
 
 
 class _Collector(ast.NodeVisitor):
-    def __init__(self) -> None:
+    def __init__(self, project_jitted: frozenset[tuple[str, str]]) -> None:
+        self.project_jitted = project_jitted
         self.features = Features()
         self.loops = 0
         self.functions: list[str] = []  # names of the enclosing functions, innermost last
@@ -173,6 +177,8 @@ class _Collector(ast.NodeVisitor):
             name = _last_name(value.func)
             if targets & args and name is not None:
                 self.features.carried_calls_in_loops.add(name)
+                if len(targets & args) >= 2:
+                    self.features.state_calls_in_loops.add(name)
         for target in node.targets:
             if _is_self_field(target):
                 self._self_assignment(target.attr, value)
@@ -193,10 +199,22 @@ class _Collector(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         if any(a.name == "dataclasses" and a.asname for a in node.names):
             self.features.mutates = True  # `dc.replace(...)` can no longer be told apart cheaply
+        for alias in node.names:
+            self._imported_module(alias.name)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.module == "dataclasses" and any(a.name == "replace" and a.asname for a in node.names):
             self.features.mutates = True
+        stem = (node.module or "").rpartition(".")[2]
+        for alias in node.names:
+            self._imported_module(alias.name)
+            if (stem, alias.name) in self.project_jitted:
+                self.features.imported_jitted.add(alias.asname or alias.name)
+
+    def _imported_module(self, name: str) -> None:
+        """`train.make_step(...)` reaches a jitted function through its imported module."""
+        stem = name.rpartition(".")[2]
+        self.features.imported_jitted.update(f for m, f in self.project_jitted if m == stem)
 
     def _self_assignment(self, name: str, value: ast.AST) -> None:
         if _is_layer_list(value, self.appended):

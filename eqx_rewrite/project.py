@@ -1,8 +1,11 @@
-"""What one file cannot know alone: which classes across the run's files are eqx.Module subclasses."""
+"""What one file cannot know alone: which classes across the run's files are eqx.Module subclasses,
+and which functions they compile with jit."""
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from typing import Iterable
 
 CLASS = re.compile(r"^[ \t]*class[ \t]+(\w+)[ \t]*\(([^)]*)\)[ \t]*:", re.MULTILINE)
@@ -33,3 +36,59 @@ def module_class_names(texts: Iterable[str]) -> frozenset[str]:
                 modules.add(name)
                 changed = True
     return frozenset(modules)
+
+
+# `@eqx.filter_jit` / `@partial(jax.jit, ...)` over a `def`, or `name = jax.jit(...)`, unindented.
+JITTED = re.compile(
+    r"^(?:@[\w.]*(?:partial\([\w.]*)?jit\b[^\n]*\n(?:@[^\n]*\n)*(?:async[ \t]+)?def[ \t]+(\w+)|(\w+)[ \t]*=[ \t]*[\w.]*jit\()",
+    re.MULTILINE,
+)
+
+
+def jitted_functions(files: Iterable[tuple[Path, str]]) -> frozenset[tuple[str, str]]:
+    """(module, function) for each module-level function a file of the run compiles with jit.
+
+    `module` is the file's last dotted component (its stem, or its package for `__init__.py`): what an
+    import of it ends with. Only unindented definitions count, so the regex stays one cheap pass.
+    """
+    found: set[tuple[str, str]] = set()
+    for path, text in files:
+        if "jit" not in text:
+            continue
+        module = path.parent.name if path.stem == "__init__" else path.stem
+        found.update((module, decorated or assigned) for decorated, assigned in JITTED.findall(text))
+    return frozenset(found)
+
+
+FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE)
+PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#;]*)", re.MULTILINE)
+
+
+def imports_jitted(source: str, jitted: frozenset[tuple[str, str]]) -> bool:
+    """Whether `source` imports one of the run's jit-compiled functions, or calls one through its module."""
+    if not jitted:
+        return False
+    by_module = _by_module(jitted)
+    modules: set[str] = set()
+    for module, names in FROM_IMPORT.findall(source):
+        stem = module.rpartition(".")[2]
+        for name in _imported_names(names):
+            if (stem, name) in jitted:
+                return True
+            modules.add(name)
+    modules.update(name.rpartition(".")[2] for line in PLAIN_IMPORT.findall(source) for name in _imported_names(line))
+    return any(f".{function}(" in source for module in modules & by_module.keys() for function in by_module[module])
+
+
+@functools.lru_cache(maxsize=4)
+def _by_module(jitted: frozenset[tuple[str, str]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for module, function in jitted:
+        found.setdefault(module, []).append(function)
+    return found
+
+
+def _imported_names(names: str) -> list[str]:
+    """`a, b as c, (d)` -> ["a", "b", "d"]: the imported names, before any `as`."""
+    parts = names.strip("()\\ \t\n").replace("\\\n", " ").split(",")
+    return [p.split()[0] for p in parts if p.split()]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 if TYPE_CHECKING:
-    from .engine import Context
+    from .engine import Context, Settings
     from .prefilter import Features
 
 DOCS_URL = "https://github.com/eqx-rewrite/eqx-rewrite/blob/main/README.md#{code}"
@@ -79,7 +79,7 @@ class Rule:
         return True
 
     @classmethod
-    def may_match_text(cls, source: str) -> bool:
+    def may_match_text(cls, source: str, settings: Settings) -> bool:
         compiled = cls.__dict__.get("_compiled_needles")
         if compiled is None:
             compiled = [re.compile(n, re.MULTILINE) for n in cls.needles]

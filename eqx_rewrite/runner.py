@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 from . import notebooks
 from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
-from .project import module_class_names
+from .project import jitted_functions, module_class_names
 from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
 from .files import FileError, SourceFile, decode, excluded, read_source, write_atomic
 from .rule import RuleSelection
@@ -153,14 +153,23 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[FileResult]:
     raws = [_read_bytes(p) for p in paths]
-    classes = module_class_names(r.decode("utf-8", "replace") for r in raws if r is not None)
-    job = replace(job, settings=replace(job.settings, project_module_classes=classes))
+    texts = [(p, r.decode("utf-8", "replace")) for p, r in zip(paths, raws) if r is not None]
+    classes = module_class_names(text for _, text in texts)
+    jitted = jitted_functions(texts)
+    job = replace(job, settings=replace(job.settings, project_module_classes=classes, project_jitted=jitted))
     results: list[FileResult | None] = [None] * len(paths)
     keys: dict[int, str] = {}
     if cache is not None and not job.fix:
+        # Settings differ only by per-file ignores, and hashing them (the run's class and jit indexes
+        # included) once per file would cost more than the cache saves.
+        fingerprints: dict[tuple[str, ...], str] = {}
         for i, (path, raw) in enumerate(zip(paths, raws)):
             if raw is not None:
-                keys[i] = cache.key(fingerprint(job.settings_for(path)), path.suffix, raw)
+                settings = job.settings_for(path)
+                ignored = settings.selection.ignore
+                if ignored not in fingerprints:
+                    fingerprints[ignored] = fingerprint(settings)
+                keys[i] = cache.key(fingerprints[ignored], path.suffix, raw)
                 entry = cache.get(keys[i])
                 if entry is not None:
                     results[i] = _from_cache(path, raw, entry)

@@ -6,6 +6,7 @@ from typing import Iterator
 import libcst as cst
 
 from ..index import dotted
+from ..project import imports_jitted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
 from ._names import fresh, names_in, target_names
 
@@ -14,14 +15,20 @@ JAX_JIT = "jax.jit"
 PARTIALS = ("functools.partial",)
 FLATTENED_BY = ("jax.tree_util.tree_flatten", "jax.tree_util.tree_leaves", "jax.tree.flatten", "jax.tree.leaves")
 ARGNUMS = ("static_argnums", "donate_argnums")
+# A step from another module is reported only when it carries model-and-optimiser-like state: a lone
+# carried value there is mostly numerical code threading one array (`acc = _where(..., acc)`), where
+# flattening gains nothing and the report would be noise.
+MIN_IMPORTED_STATE = 2
 
 
 @register
 class PytreeStepLoop(Rule):
     """## What it does
     Finds a Python `for`/`while` loop that calls a jit-compiled step function (`eqx.filter_jit` or
-    `jax.jit`) defined in the same module, passing it whole pytrees that it rebinds from the result:
-    `model, opt_state = make_step(model, opt_state, x, y)`.
+    `jax.jit`), passing it whole pytrees that it rebinds from the result:
+    `model, opt_state = make_step(model, opt_state, x, y)`. The step is defined in the same module,
+    or imported from another file checked in the same run (`from steps import make_step`,
+    `steps.make_step`); then at least two pytrees must be carried.
 
     ## Why is this bad?
     Every call flattens the model and optimiser state on the way in and unflattens them on the way
@@ -54,7 +61,9 @@ class PytreeStepLoop(Rule):
 
     ## Fix safety
     Safe when the step function and the loop are in this module and every use of the state in the
-    loop is rewritten. Reported without a fix when the state is rebound elsewhere in the loop (its
+    loop is rewritten. Reported without a fix when the step is compiled in another module (the flat
+    variant would have to be generated there, for that module's other callers too; checking the loop's
+    file alone cannot see that module, so it stays quiet), when the state is rebound elsewhere in the loop (its
     structure may change: a re-initialised optimiser, a swapped model), when the step is a bound
     method, or when `jax.jit` arguments cannot be renumbered.
 
@@ -65,11 +74,17 @@ class PytreeStepLoop(Rule):
     code = "EQX002"
     name = "pytree-step-loop"
     summary = "jit'd step fed whole pytrees in a Python loop; run the loop on flattened leaves"
-    needles = ("jit", r"^[ \t]*(?:for|while)\b")
+    needles = (r"^[ \t]*(?:for|while)\b",)
+
+    @classmethod
+    def may_match_text(cls, source: str, settings) -> bool:
+        if not super().may_match_text(source, settings):
+            return False
+        return "jit" in source or imports_jitted(source, settings.project_jitted)
 
     @staticmethod
     def candidate(f) -> bool:
-        return bool(f.jitted & f.carried_calls_in_loops)
+        return bool(f.jitted & f.carried_calls_in_loops or f.imported_jitted & f.state_calls_in_loops)
 
     def check(self, ctx) -> Iterator[Finding]:
         jitted = _jitted_functions(ctx)
@@ -80,13 +95,18 @@ class PytreeStepLoop(Rule):
                 continue
             carried = _carried(assign, call)
             step = call.func.attr.value if isinstance(call.func, cst.Attribute) else dotted(call.func)
-            if not carried or (step not in jitted and step not in methods):
+            imported = _imported_jitted(ctx, call) if len(carried) >= MIN_IMPORTED_STATE else None
+            if not carried or (step not in jitted and step not in methods and imported is None):
                 continue  # cheap tests first: finding the loop needs the parent map
             loop = _innermost_loop(ctx, assign)
             if loop is None:
                 continue
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in methods:
                 yield ctx.finding(assign, _message(cst.Module([]).code_for_node(call.func), carried) + "; no fix: the step is a bound method")
+                continue
+            if imported is not None and not _already_flat(ctx, loop, carried):
+                message = _message(dotted(call.func) or imported, carried)
+                yield ctx.finding(assign, f"{message}; no fix: the step is compiled in another module (`{imported}`)")
                 continue
             name = dotted(call.func)
             if name not in jitted or _already_flat(ctx, loop, carried):
@@ -145,6 +165,17 @@ def _module_assignment(statement: cst.CSTNode) -> tuple[str, cst.BaseExpression]
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
             return small.targets[0].target.value, small.value
     return None
+
+
+def _imported_jitted(ctx, call: cst.Call) -> str | None:
+    """The qualified name of an imported step that another file of the run compiles with jit."""
+    qualified = ctx.index.qualified_name(call.func)
+    if qualified is None:
+        return None
+    module, _, function = qualified.rpartition(".")
+    if (module.rpartition(".")[2], function) not in ctx.settings.project_jitted:
+        return None
+    return qualified.lstrip(".")
 
 
 def _jitted_methods(ctx) -> set[str]:

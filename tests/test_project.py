@@ -1,0 +1,112 @@
+"""What one file cannot know alone: a step function jit-compiled in another file of the run (EQX002)."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from eqx_rewrite.engine import Settings, analyse
+from eqx_rewrite.project import imports_jitted, jitted_functions
+
+STEPS = textwrap.dedent(
+    """\
+    import equinox as eqx
+    import jax
+
+
+    @eqx.filter_jit
+    def make_step(model, opt_state, x):
+        return model, opt_state
+
+
+    def plain_step(model, opt_state, x):
+        return model, opt_state
+
+
+    update = jax.jit(plain_step)
+    """
+)
+
+
+def loop(import_line: str, call: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        import jax.numpy as jnp
+        {import_line}
+
+
+        def train(model, opt_state, data):
+            for x in data:
+                model, opt_state = {call}(model, opt_state, x)
+            return model
+        """
+    )
+
+
+@pytest.mark.parametrize(
+    "files, import_line, call, qualified",
+    [
+        ({"steps.py": STEPS}, "from steps import make_step", "make_step", "steps.make_step"),
+        ({"steps.py": STEPS}, "from steps import update as step", "step", "steps.update"),
+        ({"steps.py": STEPS}, "import steps", "steps.make_step", "steps.make_step"),
+        ({"pkg/__init__.py": "", "pkg/steps.py": STEPS}, "from .steps import make_step", "make_step", "steps.make_step"),
+        ({"pkg/__init__.py": "", "pkg/steps.py": STEPS}, "from . import steps", "steps.make_step", "steps.make_step"),
+    ],
+)
+def test_a_step_jitted_in_another_file_is_reported_without_a_fix(tmp_path, run_cli, files, import_line, call, qualified):
+    folder = tmp_path / ("pkg" if any(f.startswith("pkg/") for f in files) else "")
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (folder / "train.py").write_text(loop(import_line, call))
+    r = run_cli("--check", "--output-format", "json", ".")
+    (finding,) = json.loads(r.stdout)
+    assert finding["code"] == "EQX002" and Path(finding["filename"]).name == "train.py"
+    assert finding["message"].endswith(f"no fix: the step is compiled in another module (`{qualified}`)")
+    assert finding["fix"] is None
+    before = (folder / "train.py").read_text()
+    assert run_cli("--fix", "--unsafe-fixes", ".").returncode == 1
+    assert (folder / "train.py").read_text() == before
+
+
+def test_an_imported_step_that_is_not_jitted_stays_quiet(tmp_path, run_cli):
+    (tmp_path / "steps.py").write_text(STEPS)
+    (tmp_path / "train.py").write_text(loop("from steps import plain_step", "plain_step"))
+    assert run_cli("--check", ".").returncode == 0
+
+
+def test_the_loop_file_alone_cannot_know_and_stays_quiet(tmp_path, run_cli):
+    (tmp_path / "steps.py").write_text(STEPS)
+    (tmp_path / "train.py").write_text(loop("from steps import make_step", "make_step"))
+    assert run_cli("--check", "train.py").returncode == 0
+
+
+def test_jitted_functions_are_indexed_by_module_and_name():
+    files = [(Path("a/steps.py"), STEPS), (Path("pkg/__init__.py"), "import jax\n\nf = jax.jit(g)\n")]
+    assert jitted_functions(files) == {("steps", "make_step"), ("steps", "update"), ("pkg", "f")}
+    indented = "class A:\n    @jax.jit\n    def m(self):\n        pass\n"
+    assert jitted_functions([(Path("m.py"), indented)]) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "source, imports",
+    [
+        ("from steps import make_step\n", True),
+        ("from .steps import (\n    other,\n    make_step as s,\n)\n", True),
+        ("from pkg import steps\n\nsteps.make_step(m)\n", True),
+        ("import pkg.steps as s\n\ns.make_step(m)\n", True),
+        ("from pkg import steps\n\nsteps.other(m)\n", False),
+        ("from steps import other\n", False),
+        ("from elsewhere import make_step\n", False),
+    ],
+)
+def test_imports_of_jitted_functions_are_seen_in_the_text(source, imports):
+    assert imports_jitted(source, frozenset({("steps", "make_step")})) is imports
+
+
+def test_filters_keep_the_cross_module_finding():
+    settings = Settings(project_jitted=frozenset({("steps", "make_step")}))
+    for source in (loop("from steps import make_step", "make_step"), loop("import steps", "steps.make_step")):
+        filtered = analyse(source, settings).diagnostics
+        assert filtered and filtered == analyse(source, settings, use_filters=False).diagnostics
