@@ -85,10 +85,32 @@ class InitKwargs(Rule):
         return f.class_with_init and f.init_kwargs_default_none
 
     def check(self, ctx) -> Iterator[Finding]:
-        for info in ctx.index.module_classes():
-            plan = _plan(ctx, info)
-            if plan is not None:
-                yield _finding(ctx, plan)
+        plans = _plans(ctx)
+        names = _helper_names(ctx, plans)
+        # A chain of classes handing initialisers down is one finding, on the outermost class. When
+        # that one cannot be fixed, the classes it hands down to are reported on their own.
+        queue = [p for p in plans.values() if p is not None and not p.forwarded_from]
+        while queue:
+            plan = queue.pop(0)
+            problem = _problem(ctx, plan)
+            yield _finding(ctx, plan, names, problem)
+            if problem:
+                for forward in plan.forwards:
+                    forward.callee.forwarded_from.remove(plan)
+                    if not forward.callee.forwarded_from:
+                        queue.append(forward.callee)
+
+
+@dataclass
+class Forward:
+    """`self.field = Callee(..., callee_param=param)`: the argument is only handed down."""
+
+    param: cst.Param
+    field: str
+    statement: cst.SimpleStatementLine
+    call: cst.Call
+    arg: cst.Arg
+    callee: Plan
 
 
 @dataclass
@@ -97,13 +119,35 @@ class Plan:
     init: cst.FunctionDef
     params: list[cst.Param]  # the initialiser parameters
     blocks: list[cst.If]  # `if x_init is not None:` blocks to move out
-    setup: list[cst.SimpleStatementLine]  # statements the blocks need (key derivation)
+    forwards: list[Forward]  # initialisers handed down to a sublayer's constructor
+    setup: list[cst.SimpleStatementLine] = field(default_factory=list)  # statements they need (keys)
     needed: list[str] = field(default_factory=list)  # constructor parameters the helper needs
     calls: list[cst.Call] = field(default_factory=list)
     blocker: str | None = None
+    forwarded_from: list[Plan] = field(default_factory=list)
+
+    def chain(self) -> list[Plan]:
+        """This class and every class it hands initialisers down to: they are fixed together."""
+        return [self, *(p for f in self.forwards for p in f.callee.chain())]
 
 
-def _plan(ctx, info: ClassInfo) -> Plan | None:
+def _plans(ctx) -> dict[str, Plan | None]:
+    plans: dict[str, Plan | None] = {}
+    for info in ctx.index.module_classes():
+        _plan(ctx, info, plans)
+    for plan in plans.values():
+        for forward in plan.forwards if plan else ():
+            forward.callee.forwarded_from.append(plan)
+    for plan in plans.values():
+        if plan is not None and len(plan.forwarded_from) > 1:
+            plan.blocker = f"several classes hand initialisers down to `{plan.info.name}`"
+    return plans
+
+
+def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
+    if info.name in plans:
+        return plans[info.name]
+    plans[info.name] = None  # a class that hands initialisers down to itself gets no plan
     init = info.methods.get("__init__")
     if init is None:
         return None
@@ -112,21 +156,45 @@ def _plan(ctx, info: ClassInfo) -> Plan | None:
         if INIT_NAME.match(p.name.value) and isinstance(p.default, cst.Name) and p.default.value == "None"
     ]
     statements = method_statements(init)
-    blocks = []
+    blocks, forwards = [], []
     for param in params:
-        block = _guard_block(statements, param.name.value)
-        if block is None or not _only_replaces_fields(block):
-            return None
         uses = names_in(init.body).loads_of(param.name.value)
-        if any(not ctx.is_inside(use, block) for use in uses):
+        block = _guard_block(statements, param.name.value)
+        if block is not None and _only_replaces_fields(block) and all(ctx.is_inside(use, block) for use in uses):
+            blocks.append(block)
+            continue
+        forward = _forward(ctx, statements, param, uses, plans)
+        if forward is None:
             return None  # the argument does more than initialise: shapes, static fields, control flow
-        blocks.append(block)
+        forwards.append(forward)
     if not params:
         return None
-    plan = Plan(info, init, params, blocks, [])
+    plan = Plan(info, init, params, blocks, forwards)
     _collect_setup(ctx, plan, statements)
     plan.calls = [c for c in ctx.index.calls if dotted(c.func) == info.name]
+    blocked = next((f.callee for f in forwards if f.callee.blocker), None)
+    if blocked is not None and plan.blocker is None:
+        plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
+    plans[info.name] = plan
     return plan
+
+
+def _forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
+    """The argument's one use is `self.f = Callee(..., x_init=param)`, with `Callee` a class of ours."""
+    if len(uses) != 1:
+        return None
+    arg = ctx.parent(uses[0])
+    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
+    if not (isinstance(call, cst.Call) and arg.keyword is not None and isinstance(call.func, cst.Name)):
+        return None
+    statement = next((s for s in statements if (assigned_self_field(s) or (None, None))[1] is call), None)
+    info = ctx.index.classes.get(call.func.value)
+    if statement is None or info is None:
+        return None
+    callee = _plan(ctx, info, plans)
+    if callee is None or arg.keyword.value not in {p.name.value for p in callee.params}:
+        return None
+    return Forward(param, assigned_self_field(statement)[0], statement, call, arg, callee)
 
 
 def _guard_block(statements, name: str) -> cst.If | None:
@@ -168,13 +236,18 @@ def _only_replaces_fields(block: cst.If) -> bool:
 
 
 def _collect_setup(ctx, plan: Plan, statements) -> None:
-    """Statements defining the names the blocks read, and the constructor parameters behind them."""
+    """Statements defining the names the helper reads, and the constructor parameters behind them.
+
+    The helper reads what the blocks read, and the arguments a handed-down initialiser's own helper
+    needs from the sublayer's constructor call.
+    """
     init_params = [p for p in param_names(plan.init) if p != "self"]
     moved = {p.name.value for p in plan.params}
-    block_names = [names_in(b) for b in plan.blocks]
+    handed = [v for f in plan.forwards for v in _needed_arguments(f.callee, f.call).values() if v is not None]
+    block_names = [names_in(b) for b in plan.blocks] + [names_in(v) for v in handed]
     wanted = {n.value for names in block_names for n in names.loads} - moved - {"self", *CONSTANTS}
     wanted -= {n for names in block_names for n in names.bound}  # lambda parameters and the like
-    first_block = min(ctx.span(b)[0] for b in plan.blocks)
+    first_block = min(ctx.span(b)[0] for b in [*plan.blocks, *(f.statement for f in plan.forwards)])
     for stmt in reversed([s for s in statements if ctx.span(s)[0] < first_block]):
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             continue
@@ -189,6 +262,9 @@ def _collect_setup(ctx, plan: Plan, statements) -> None:
                 return
             plan.setup.insert(0, stmt)
             wanted = (wanted - bound) | {n.value for n in reads.loads}
+    unrepeatable = next((v for v in handed if not _repeatable(ctx, v)), None)
+    if unrepeatable is not None:
+        plan.blocker = f"`{ctx.text(unrepeatable)}` may not give the same value twice"
     plan.needed = [p for p in init_params if p in wanted and p not in moved]
     local_names = {n for s in plan.setup for small in s.body for t in small.targets for n in target_names(t.target)}
     unresolved = wanted - set(init_params) - local_names
@@ -202,25 +278,39 @@ def _assigned_in(ctx, fn: cst.FunctionDef, name: str) -> bool:
 
 
 # --- finding and fix ------------------------------------------------------------------------------
-def _finding(ctx, plan: Plan) -> Finding:
+def _problem(ctx, plan: Plan) -> str | None:
+    """Why the chain starting at `plan` cannot be fixed, if it cannot."""
+    chain = plan.chain()
+    return next((p.blocker or _call_problem(ctx, p, chain) for p in chain if p.blocker or _call_problem(ctx, p, chain)), None)
+
+
+def _finding(ctx, plan: Plan, helpers: dict[str, str], problem: str | None) -> Finding:
     names = ", ".join(f"`{p.name.value}`" for p in plan.params)
+    handed = ", ".join(f"`{f.callee.info.name}`" for f in plan.forwards)
     message = (
-        f"`{plan.info.name}.__init__` takes initialiser arguments ({names}) only to replace sublayer "
-        "parameters; build the model plainly and apply them from outside with `eqx.tree_at`"
+        f"`{plan.info.name}.__init__` takes initialiser arguments ({names}) only to "
+        + (f"hand them down to {handed}" if not plan.blocks else "replace sublayer parameters")
+        + "; build the model plainly and apply them from outside with `eqx.tree_at`"
     )
-    problem = plan.blocker or _call_problem(ctx, plan)
+    chain = plan.chain()
     if problem:
         return ctx.finding(plan.init, f"{message}; no fix: {problem}")
-    private = plan.info.name.startswith("_")
-    if not private:
-        message += f"; the fix is unsafe: it changes the signature of `{plan.info.name}`, which other files may call"
-    return ctx.finding(plan.init, message, _fix(ctx, plan, Safety.SAFE if private else Safety.UNSAFE))
+    public = [p.info.name for p in chain if not p.info.name.startswith("_")]
+    if public:
+        message += f"; the fix is unsafe: it changes the signature of `{public[0]}`, which other files may call"
+    return ctx.finding(plan.init, message, _fix(ctx, chain, helpers, Safety.UNSAFE if public else Safety.SAFE))
 
 
-def _call_problem(ctx, plan: Plan) -> str | None:
+def _internal_calls(chain: list[Plan]) -> set[int]:
+    """Constructor calls inside the chain that hand an initialiser down: their argument is removed."""
+    return {id(f.call) for p in chain for f in p.forwards}
+
+
+def _call_problem(ctx, plan: Plan, chain: list[Plan]) -> str | None:
     moved = {p.name.value for p in plan.params}
+    internal = _internal_calls(chain)
     for call in plan.calls:
-        if not any(a.keyword is not None and a.keyword.value in moved for a in call.args):
+        if id(call) in internal or not any(a.keyword is not None and a.keyword.value in moved for a in call.args):
             continue
         if any(a.star for a in call.args):
             return f"a call passes `*args`/`**kwargs` (line {ctx.lines.position(ctx.span(call)[0]).row})"
@@ -248,22 +338,34 @@ def _repeatable(ctx, node: cst.BaseExpression) -> bool:
     return False
 
 
-def _helper_name(ctx, plan: Plan) -> str:
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", plan.info.name).lower().lstrip("_")
-    name = f"init_{snake}"
-    return name if name not in ctx.index.names else f"{name}_weights"
+def _helper_names(ctx, plans: dict[str, Plan | None]) -> dict[str, str]:
+    """`init_<class>` for each class with a plan, unique in the file."""
+    taken = set(ctx.index.names)
+    names = {}
+    for class_name, plan in plans.items():
+        if plan is None:
+            continue
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower().lstrip("_")
+        name = f"init_{snake}"
+        while name in taken:
+            name += "_weights"
+        taken.add(name)
+        names[class_name] = name
+    return names
 
 
-def _fix(ctx, plan: Plan, safety: Safety) -> Fix:
-    imports: list[Edit] = []
-    tree_at, edits = ctx.name_for(TREE_AT)
-    imports.extend(edits)
-    helper = _helper_name(ctx, plan)
-    edits = [_signature_edit(ctx, plan)]
-    edits += [ctx.delete_lines(block) for block in plan.blocks]
-    edits.append(_helper_edit(ctx, plan, helper, tree_at))
-    edits += _call_edits(ctx, plan, helper)
-    return Fix(safety, f"Move the initialisers into `{helper}`, applied after construction", tuple(edits + imports))
+def _fix(ctx, chain: list[Plan], helpers: dict[str, str], safety: Safety) -> Fix:
+    tree_at, imports = ctx.name_for(TREE_AT)
+    internal = _internal_calls(chain)
+    edits: list[Edit] = []
+    for plan in chain:
+        edits.append(_signature_edit(ctx, plan))
+        edits += [ctx.delete_lines(block) for block in plan.blocks]
+        edits += [_without_argument(ctx, f.call, f.arg) for f in plan.forwards]
+        edits.append(_helper_edit(ctx, plan, helpers, tree_at))
+        edits += _call_edits(ctx, plan, helpers[plan.info.name], internal)
+    names = ", ".join(f"`{helpers[p.info.name]}`" for p in chain)
+    return Fix(safety, f"Move the initialisers into {names}, applied after construction", tuple(edits + imports))
 
 
 def _signature_edit(ctx, plan: Plan) -> Edit:
@@ -291,24 +393,57 @@ def _fix_commas(params: cst.Parameters) -> cst.Parameters:
     return params.with_changes(params=[*params.params[:-1], bare])
 
 
+def _without_argument(ctx, call: cst.Call, arg: cst.Arg) -> Edit:
+    """`Block(w, k, proj_init=block_init)` -> `Block(w, k)`: the sublayer is built plainly."""
+    args = [a for a in call.args if a is not arg]
+    if args and call.args[-1] is arg:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return ctx.replace(call, cst.Module([]).code_for_node(call.with_changes(args=args)))
 
 
-def _helper_edit(ctx, plan: Plan, helper: str, tree_at: str) -> Edit:
+def _helper_edit(ctx, plan: Plan, helpers: dict[str, str], tree_at: str) -> Edit:
     positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
     keyword = [p.name.value for p in plan.init.params.kwonly_params if p.name.value in plan.needed]
     signature = ["model", *positional, "*", *keyword, *(f"{p.name.value}=None" for p in plan.params)]
-    lines = [f"def {helper}({', '.join(signature)}):"]
+    lines = [f"def {helpers[plan.info.name]}({', '.join(signature)}):"]
     lines.append(f'    """Apply `{plan.info.name}`\'s custom initialisers to a built model with `eqx.tree_at` (EQX004)."""')
     lines += ["    " + ctx.text(s) for s in plan.setup]
-    for block in plan.blocks:
-        lines.append(f"    {ctx.text(block.test).join(['if ', ':'])}")
-        for stmt in block.body.body:
-            field_name, value = assigned_self_field(stmt)
-            where, replacement = value.args[0].value, value.args[2].value
-            lines.append(f"        model = {tree_at}({_composed_where(ctx, where, field_name)}, model, {_on_model(ctx, replacement)})")
+    steps = [(ctx.span(b)[0], _block_lines(ctx, b, tree_at)) for b in plan.blocks]
+    steps += [(ctx.span(f.statement)[0], _forward_lines(ctx, f, helpers, tree_at)) for f in plan.forwards]
+    lines += [line for _, step in sorted(steps, key=lambda s: s[0]) for line in step]
     lines.append("    return model")
-    end = ctx.line_end(ctx.span(plan.info.node)[1])
-    return Edit(end, end, "\n\n\n" + ctx.render("\n".join(lines), plan.info.node))
+    return _after(ctx, plan.info.node, ctx.render("\n".join(lines), plan.info.node))
+
+
+def _after(ctx, node: cst.CSTNode, code: str) -> Edit:
+    """Insert `code` after `node`'s last line, past its newline: a guard block deleted there (the
+    class's last statement) then ends where this begins, instead of overlapping it."""
+    end = ctx.line_end(ctx.span(node)[1])
+    newline = next((n for n in ("\r\n", "\n") if ctx.source.startswith(n, end)), "")
+    if not newline:
+        return Edit(end, end, "\n\n\n" + code)
+    return Edit(end + len(newline), end + len(newline), "\n\n" + code + "\n")
+
+
+def _block_lines(ctx, block: cst.If, tree_at: str) -> list[str]:
+    lines = [f"    {ctx.text(block.test).join(['if ', ':'])}"]
+    for stmt in block.body.body:
+        field_name, value = assigned_self_field(stmt)
+        where, replacement = value.args[0].value, value.args[2].value
+        lines.append(f"        model = {tree_at}({_composed_where(ctx, where, field_name)}, model, {_on_model(ctx, replacement)})")
+    return lines
+
+
+def _forward_lines(ctx, forward: Forward, helpers: dict[str, str], tree_at: str) -> list[str]:
+    """The sublayer's own helper, applied to the sublayer inside the built model."""
+    callee = forward.callee
+    args = [f"model.{forward.field}", *_helper_arguments(ctx, callee, forward.call)]
+    args.append(f"{forward.arg.keyword.value}={forward.param.name.value}")
+    inner = f"{helpers[callee.info.name]}({', '.join(args)})"
+    return [
+        f"    if {forward.param.name.value} is not None:",
+        f"        model = {tree_at}(lambda m: m.{forward.field}, model, {inner})",
+    ]
 
 
 def _composed_where(ctx, where: cst.Lambda, field_name: str) -> str:
@@ -324,25 +459,27 @@ def _on_model(ctx, node: cst.BaseExpression) -> str:
     return ctx.text_with(start, end, [(n, "model") for n in names_in(node).loads_of("self")])
 
 
-
-
-def _call_edits(ctx, plan: Plan, helper: str) -> list[Edit]:
+def _call_edits(ctx, plan: Plan, helper: str, internal: set[int]) -> list[Edit]:
     moved = {p.name.value for p in plan.params}
     replacements = []
     for call in plan.calls:
         init_args = [a for a in call.args if a.keyword is not None and a.keyword.value in moved]
-        if not init_args:
+        if not init_args or id(call) in internal:
             continue
         kept = [a for a in call.args if a not in init_args]
         construct = f"{ctx.text(call.func)}({', '.join(ctx.text(a).rstrip(', ') for a in kept)})"
-        needed = _needed_arguments(plan, call)
-        positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
-        args = [construct]
-        args += [_argument_text(ctx, plan, name, needed[name]) for name in positional]
-        args += [f"{name}={_argument_text(ctx, plan, name, needed[name])}" for name in plan.needed if name not in positional]
-        args += [ctx.text(a).rstrip(", ") for a in init_args]
+        args = [construct, *_helper_arguments(ctx, plan, call), *(ctx.text(a).rstrip(", ") for a in init_args)]
         replacements.append((call, f"{helper}({', '.join(args)})"))
     return ctx.rewrite_expressions(replacements)
+
+
+def _helper_arguments(ctx, plan: Plan, call: cst.Call) -> list[str]:
+    """What a constructor call gave the parameters the helper needs, positional ones first."""
+    needed = _needed_arguments(plan, call)
+    positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
+    args = [_argument_text(ctx, plan, name, needed[name]) for name in positional]
+    args += [f"{name}={_argument_text(ctx, plan, name, needed[name])}" for name in plan.needed if name not in positional]
+    return args
 
 
 def _argument_text(ctx, plan: Plan, name: str, value: cst.BaseExpression | None) -> str:
