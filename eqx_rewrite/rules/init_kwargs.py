@@ -10,9 +10,11 @@ from ..index import ClassInfo, dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
 from ._layer_stacks import assigned_self_field, method_statements
 from ._names import names_in, param_names, target_names
+from ._uniform_init import Uniform, uniform_form, uniform_lines
 
 INIT_NAME = re.compile(r"^(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)$")
 TREE_AT = "equinox.tree_at"
+TREE_LEAVES = "jax.tree_util.tree_leaves"
 CONSTANTS = ("None", "True", "False")
 
 
@@ -125,6 +127,7 @@ class Plan:
     calls: list[cst.Call] = field(default_factory=list)
     blocker: str | None = None
     forwarded_from: list[Plan] = field(default_factory=list)
+    uniform: dict[int, Uniform] = field(default_factory=dict)  # id(block) -> its generic form
 
     def chain(self) -> list[Plan]:
         """This class and every class it hands initialisers down to: they are fixed together."""
@@ -170,6 +173,7 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
     if not params:
         return None
     plan = Plan(info, init, params, blocks, forwards)
+    plan.uniform = {id(b): u for b in blocks if (u := uniform_form(ctx, info, statements, b)) is not None}
     _collect_setup(ctx, plan, statements)
     plan.calls = [c for c in ctx.index.calls if dotted(c.func) == info.name]
     blocked = next((f.callee for f in forwards if f.callee.blocker), None)
@@ -362,7 +366,7 @@ def _fix(ctx, chain: list[Plan], helpers: dict[str, str], safety: Safety) -> Fix
         edits.append(_signature_edit(ctx, plan))
         edits += [ctx.delete_lines(block) for block in plan.blocks]
         edits += [_without_argument(ctx, f.call, f.arg) for f in plan.forwards]
-        edits.append(_helper_edit(ctx, plan, helpers, tree_at))
+        edits += _helper_edits(ctx, plan, helpers, tree_at)
         edits += _call_edits(ctx, plan, helpers[plan.info.name], internal)
     names = ", ".join(f"`{helpers[p.info.name]}`" for p in chain)
     return Fix(safety, f"Move the initialisers into {names}, applied after construction", tuple(edits + imports))
@@ -401,18 +405,28 @@ def _without_argument(ctx, call: cst.Call, arg: cst.Arg) -> Edit:
     return ctx.replace(call, cst.Module([]).code_for_node(call.with_changes(args=args)))
 
 
-def _helper_edit(ctx, plan: Plan, helpers: dict[str, str], tree_at: str) -> Edit:
+def _helper_edits(ctx, plan: Plan, helpers: dict[str, str], tree_at: str) -> list[Edit]:
+    """The helper after the class, and the import its generic form needs."""
     positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
     keyword = [p.name.value for p in plan.init.params.kwonly_params if p.name.value in plan.needed]
     signature = ["model", *positional, "*", *keyword, *(f"{p.name.value}=None" for p in plan.params)]
     lines = [f"def {helpers[plan.info.name]}({', '.join(signature)}):"]
     lines.append(f'    """Apply `{plan.info.name}`\'s custom initialisers to a built model with `eqx.tree_at` (EQX004)."""')
     lines += ["    " + ctx.text(s) for s in plan.setup]
-    steps = [(ctx.span(b)[0], _block_lines(ctx, b, tree_at)) for b in plan.blocks]
+    imports: list[Edit] = []
+    steps = []
+    for block in plan.blocks:
+        uniform = plan.uniform.get(id(block))
+        if uniform is None:
+            steps.append((ctx.span(block)[0], _block_lines(ctx, block, tree_at)))
+            continue
+        tree_leaves, imports = ctx.name_for(TREE_LEAVES)
+        taken = set(ctx.index.names) | names_in(plan.init).bound | {n.value for n in names_in(plan.init).loads}
+        steps.append((ctx.span(block)[0], uniform_lines(ctx, uniform, block.test.left.value, taken, tree_at, tree_leaves)))
     steps += [(ctx.span(f.statement)[0], _forward_lines(ctx, f, helpers, tree_at)) for f in plan.forwards]
     lines += [line for _, step in sorted(steps, key=lambda s: s[0]) for line in step]
     lines.append("    return model")
-    return _after(ctx, plan.info.node, ctx.render("\n".join(lines), plan.info.node))
+    return [_after(ctx, plan.info.node, ctx.render("\n".join(lines), plan.info.node)), *imports]
 
 
 def _after(ctx, node: cst.CSTNode, code: str) -> Edit:
