@@ -169,3 +169,12 @@ def test_the_catalogue_verifies_itself(tmp_path, run_cli):
     verdicts = {v["filename"].split("_", 1)[0].upper(): v["status"] for v in json.loads(r.stdout)["verification"]}
     expected = {code: "verified" if c.behaviour == "kept" else "held back" for code, c in chosen.items()}
     assert verdicts == expected and len(expected) == 6
+
+
+def test_a_tree_too_large_to_copy_is_a_one_line_error(tmp_path, run_cli):
+    _project(tmp_path, **{"m.py": SURGERY})
+    with open(tmp_path / "weights.bin", "wb") as handle:
+        handle.truncate(3 * 1024**3)  # sparse: costs no disk, but copying it would
+    r = run_cli("--fix", "--verify", "--verify-entry", "m.py:run", "m.py")
+    assert r.returncode == 2 and "holds 3.0 GB" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "m.py").read_text() == SURGERY

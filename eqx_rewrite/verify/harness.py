@@ -10,7 +10,7 @@ from ..engine import Diagnostic, Lines, LocatedEdit, apply_edits
 from ..rule import Edit, all_rules
 from ..runner import FileResult
 from .compare import Comparison, compare
-from .sandbox import Observation, Sandbox
+from .sandbox import Observation, Sandbox, SandboxError
 
 COMMAND_LABEL = "--verify-cmd"
 
@@ -106,7 +106,11 @@ def verify(results: list[FileResult], spec: VerifySpec) -> Verification:
         return Verification([], [])
     if not spec.entries and not spec.command:
         raise VerifyError("--verify needs something to run: --verify-entry FILE:FUNC, --verify-cmd, or [tool.eqx-rewrite.verify] entries")
-    with Sandbox(spec.root, _environment(spec), spec.timeout) as sandbox:
+    try:
+        sandbox = Sandbox(spec.root, _environment(spec), spec.timeout)
+    except SandboxError as exc:
+        raise VerifyError(str(exc)) from None
+    with sandbox:
         return _Verifier(sandbox, spec, changed).run()
 
 
@@ -194,6 +198,8 @@ class _Verifier:
         mine = [c for c in checks if c.informative and self._covers(c, rel)]
         if held is not None:
             return Verdict(result.path, rel, False, held, codes, mine)
+        if not mine and rel.endswith(".ipynb"):
+            return Verdict(result.path, rel, False, "entries cannot import a notebook; verify it with --verify-cmd (e.g. jupyter nbconvert --execute)", codes, mine)
         if not mine:
             return Verdict(result.path, rel, False, "no entry that runs on the original code imports it, so its fixes were not run", codes, mine)
         return Verdict(result.path, rel, True, "", codes, mine)

@@ -17,6 +17,12 @@ CHILD = Path(__file__).with_name("child.py")
 SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", ".eqx_rewrite_cache",
                 ".mypy_cache", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", "node_modules"}
 OUTPUT_TAIL_LINES = 12
+# Each side gets its own copy: past this, the project root is probably not the project.
+MAX_TREE_BYTES = 2 * 1024**3
+
+
+class SandboxError(Exception):
+    """The tree cannot be copied: too large, or unreadable."""
 
 
 @dataclass
@@ -38,9 +44,17 @@ class Sandbox:
         self.root = root
         self.environment = environment
         self.timeout = timeout
+        size = _tree_bytes(root)
+        if size > MAX_TREE_BYTES:
+            raise SandboxError(f"the project root {root} holds {size / 1024**3:.1f} GB outside version control and caches; "
+                               "--verify copies it for each side: run it from the project's own folder")
         self._tmp = tempfile.TemporaryDirectory(prefix="eqx-rewrite-verify-")
         self.base = Path(self._tmp.name) / "base"
-        shutil.copytree(root, self.base, ignore=_skipped, symlinks=True)
+        try:
+            shutil.copytree(root, self.base, ignore=_skipped, symlinks=True)
+        except (OSError, shutil.Error) as exc:
+            self._tmp.cleanup()
+            raise SandboxError(f"cannot copy the project root {root} for --verify: {_first_error(exc)}") from None
         self._count = 0
 
     def __enter__(self) -> Sandbox:
@@ -82,6 +96,25 @@ class Sandbox:
         # The copy comes first on the path, so the fixed files are the ones imported, not the originals.
         paths = [str(tree / "src")] if (tree / "src").is_dir() else []
         return {**self.environment, "PYTHONPATH": os.pathsep.join([str(tree), *paths])}
+
+
+def _tree_bytes(root: Path) -> int:
+    total = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _skipped(folder, dirs)]
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def _first_error(exc: OSError | shutil.Error) -> str:
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        source, _, why = exc.args[0][0]
+        return f"{source}: {why}"
+    return str(exc)
 
 
 def _skipped(folder: str, names: list[str]) -> set[str]:
