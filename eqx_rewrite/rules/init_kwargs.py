@@ -23,7 +23,8 @@ class InitKwargs(Rule):
     """## What it does
     Finds Module constructors with per-layer initialiser arguments (`hidden_weight_init=`,
     `kernel_init=`, `init_scale=`...) whose only effect is to replace a sublayer's parameter with
-    `eqx.tree_at` inside `__init__`.
+    `eqx.tree_at` inside `__init__`, or to be handed down to a sublayer's constructor that does so
+    (threading: `self.block = Block(w, key, proj_init=block_init)`).
 
     ## Why is this bad?
     Each initialiser becomes part of the constructor's signature and is threaded down to the layer
@@ -62,11 +63,15 @@ class InitKwargs(Rule):
     model = init_head(Head(8, key=key), 8, key=key, hidden_weight_init=trunc_normal)
     ```
     The helper derives the keys exactly as the constructor did, so the weights are identical bit
-    for bit. Call sites in the same file are rewritten.
+    for bit. Call sites in the same file are rewritten. A class that only hands the argument down
+    gets a helper that applies the sublayer's helper to that sublayer; the whole chain is one
+    finding on the outermost class, fixed at once. When one initialiser sets the same parameter of
+    every layer of a kind, the helper takes the Tricks page's generic form: `is_leaf` over that
+    layer type and one `eqx.tree_at` over all of them, each layer still getting its own key.
 
     ## Fix safety
-    Unsafe unless the class is private to its module (a leading underscore): the constructor's
-    signature changes, and callers in other files would break. No fix when a call site passes the
+    Unsafe unless every class whose constructor changes is private to its module (a leading
+    underscore): a signature changes, and callers in other files would break. No fix when a call site passes the
     arguments in a way that cannot be repeated (`*args`, `**kwargs`, or an argument expression that
     might not give the same value twice). Quiet when an initialiser argument also changes shapes,
     static fields or control flow.
