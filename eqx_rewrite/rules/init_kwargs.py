@@ -9,12 +9,15 @@ import libcst as cst
 from ..index import ClassInfo, dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
 from ._layer_stacks import assigned_self_field, method_statements
-from ._names import names_in, param_names, target_names
+from ._names import fresh, names_in, param_names, target_names
 from ._uniform_init import Uniform, uniform_form, uniform_lines
 
 INIT_NAME = re.compile(r"^(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)$")
 TREE_AT = "equinox.tree_at"
 TREE_LEAVES = "jax.tree_util.tree_leaves"
+# Calls that give the same value for the same arguments, so the helper may evaluate them again.
+PURE_CALLS = ("jax.random.PRNGKey", "jax.random.key", "jax.random.split", "jax.random.fold_in")
+PURE_BUILTINS = ("range", "zip", "enumerate", "len")
 CONSTANTS = ("None", "True", "False")
 
 
@@ -110,7 +113,8 @@ class InitKwargs(Rule):
 
 @dataclass
 class Forward:
-    """`self.field = Callee(..., callee_param=param)`: the argument is only handed down."""
+    """`self.field = Callee(..., callee_param=param)`, or a list of those built by one comprehension:
+    the argument is only handed down."""
 
     param: cst.Param
     field: str
@@ -118,6 +122,15 @@ class Forward:
     call: cst.Call
     arg: cst.Arg
     callee: Plan
+    comprehension: cst.ListComp | None = None
+
+    def reads(self) -> list[cst.BaseExpression]:
+        """What the helper re-evaluates: the callee helper's arguments, and the loop's iterable."""
+        values = [v for v in _needed_arguments(self.callee, self.call).values() if v is not None]
+        return values + ([self.comprehension.for_in.iter] if self.comprehension else [])
+
+    def bound(self) -> set[str]:
+        return set(target_names(self.comprehension.for_in.target)) if self.comprehension else set()
 
 
 @dataclass
@@ -196,14 +209,26 @@ def _forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> 
     call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
     if not (isinstance(call, cst.Call) and arg.keyword is not None and isinstance(call.func, cst.Name)):
         return None
-    statement = next((s for s in statements if (assigned_self_field(s) or (None, None))[1] is call), None)
+    comprehension = _layer_comprehension(ctx, call)
+    built = comprehension or call
+    statement = next((s for s in statements if (assigned_self_field(s) or (None, None))[1] is built), None)
     info = ctx.index.classes.get(call.func.value)
     if statement is None or info is None:
         return None
     callee = _plan(ctx, info, plans)
     if callee is None or arg.keyword.value not in {p.name.value for p in callee.params}:
         return None
-    return Forward(param, assigned_self_field(statement)[0], statement, call, arg, callee)
+    return Forward(param, assigned_self_field(statement)[0], statement, call, arg, callee, comprehension)
+
+
+def _layer_comprehension(ctx, call: cst.Call) -> cst.ListComp | None:
+    """`[Callee(...) for target in iterable]`, one plain `for`, when `call` is its element."""
+    parent = ctx.parent(call)
+    if isinstance(parent, cst.ListComp) and parent.elt is call:
+        loop = parent.for_in
+        if loop.inner_for_in is None and not loop.ifs and loop.asynchronous is None:
+            return parent
+    return None
 
 
 def _guard_block(statements, name: str) -> cst.If | None:
@@ -252,10 +277,11 @@ def _collect_setup(ctx, plan: Plan, statements) -> None:
     """
     init_params = [p for p in param_names(plan.init) if p != "self"]
     moved = {p.name.value for p in plan.params}
-    handed = [v for f in plan.forwards for v in _needed_arguments(f.callee, f.call).values() if v is not None]
+    handed = [v for f in plan.forwards for v in f.reads()]
     block_names = [names_in(b) for b in plan.blocks] + [names_in(v) for v in handed]
     wanted = {n.value for names in block_names for n in names.loads} - moved - {"self", *CONSTANTS}
     wanted -= {n for names in block_names for n in names.bound}  # lambda parameters and the like
+    wanted -= {n for f in plan.forwards for n in f.bound()}  # a comprehension's own targets
     first_block = min(ctx.span(b)[0] for b in [*plan.blocks, *(f.statement for f in plan.forwards)])
     for stmt in reversed([s for s in statements if ctx.span(s)[0] < first_block]):
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
@@ -340,8 +366,12 @@ def _repeatable(ctx, node: cst.BaseExpression) -> bool:
     """Evaluating it twice gives the same value: names, constants, PRNGKey(...) of those."""
     if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Attribute)):
         return True
-    if isinstance(node, cst.Call) and ctx.index.qualified_name(node.func) in ("jax.random.PRNGKey", "jax.random.key"):
+    if isinstance(node, cst.Call) and (ctx.index.qualified_name(node.func) in PURE_CALLS or dotted(node.func) in PURE_BUILTINS):
         return all(_repeatable(ctx, a.value) for a in node.args)
+    if isinstance(node, cst.Subscript):
+        return _repeatable(ctx, node.value) and all(
+            isinstance(s.slice, cst.Index) and _repeatable(ctx, s.slice.value) for s in node.slice
+        )
     if isinstance(node, (cst.Tuple, cst.List)):
         return all(_repeatable(ctx, e.value) for e in node.elements)
     return False
@@ -380,9 +410,12 @@ def _fix(ctx, chain: list[Plan], helpers: dict[str, str], safety: Safety) -> Fix
 def _signature_edit(ctx, plan: Plan) -> Edit:
     moved = {id(p) for p in plan.params}
     params = plan.init.params
+    kwonly = [p for p in params.kwonly_params if id(p) not in moved]
+    bare_star = isinstance(params.star_arg, cst.ParamStar) and not kwonly
     kept = params.with_changes(
         params=[p for p in params.params if id(p) not in moved],
-        kwonly_params=[p for p in params.kwonly_params if id(p) not in moved],
+        star_arg=cst.MaybeSentinel.DEFAULT if bare_star else params.star_arg,
+        kwonly_params=kwonly,
     )
     kept = _fix_commas(kept)
     return ctx.replace(params, cst.Module([]).code_for_node(kept))
@@ -397,8 +430,6 @@ def _fix_commas(params: cst.Parameters) -> cst.Parameters:
     bare = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
     if params.kwonly_params:
         return params.with_changes(kwonly_params=[*params.kwonly_params[:-1], bare])
-    if isinstance(params.star_arg, cst.ParamStar):
-        return params.with_changes(star_arg=cst.MaybeSentinel.DEFAULT, params=[*params.params[:-1], bare])
     return params.with_changes(params=[*params.params[:-1], bare])
 
 
@@ -456,9 +487,15 @@ def _block_lines(ctx, block: cst.If, tree_at: str) -> list[str]:
 def _forward_lines(ctx, forward: Forward, helpers: dict[str, str], tree_at: str) -> list[str]:
     """The sublayer's own helper, applied to the sublayer inside the built model."""
     callee = forward.callee
-    args = [f"model.{forward.field}", *_helper_arguments(ctx, callee, forward.call)]
+    loop = forward.comprehension.for_in if forward.comprehension else None
+    layer = fresh(set(ctx.index.names) | forward.bound(), "layer") if loop else f"model.{forward.field}"
+    args = [layer, *_helper_arguments(ctx, callee, forward.call)]
     args.append(f"{forward.arg.keyword.value}={forward.param.name.value}")
     inner = f"{helpers[callee.info.name]}({', '.join(args)})"
+    if loop is not None:
+        target = ctx.text(loop.target)
+        target = f"({target})" if isinstance(loop.target, cst.Tuple) and not loop.target.lpar else target
+        inner = f"[{inner} for {layer}, {target} in zip(model.{forward.field}, {ctx.text(loop.iter)})]"
     return [
         f"    if {forward.param.name.value} is not None:",
         f"        model = {tree_at}(lambda m: m.{forward.field}, model, {inner})",
