@@ -27,7 +27,8 @@ class InitKwargs(Rule):
     Finds Module constructors with per-layer initialiser arguments (`hidden_weight_init=`,
     `kernel_init=`, `init_scale=`...) whose only effect is to replace a sublayer's parameter with
     `eqx.tree_at` inside `__init__`, or to be handed down to a sublayer's constructor that does so
-    (threading: `self.block = Block(w, key, proj_init=block_init)`).
+    (threading: `self.block = Block(w, key, proj_init=block_init)`, a list of such blocks built
+    by one comprehension, or a factory function `return Model(key, head_init=head_init)`).
 
     ## Why is this bad?
     Each initialiser becomes part of the constructor's signature and is threaded down to the layer
@@ -117,7 +118,7 @@ class Forward:
     the argument is only handed down."""
 
     param: cst.Param
-    field: str
+    field: str | None  # None in a factory: the built model itself
     statement: cst.SimpleStatementLine
     call: cst.Call
     arg: cst.Arg
@@ -146,6 +147,11 @@ class Plan:
     blocker: str | None = None
     forwarded_from: list[Plan] = field(default_factory=list)
     uniform: dict[int, Uniform] = field(default_factory=dict)  # id(block) -> its generic form
+    factory: bool = False  # a module-level function returning the model, not a class
+
+    @property
+    def label(self) -> str:
+        return f"`{self.info.name}`" if self.factory else f"`{self.info.name}.__init__`"
 
     def chain(self) -> list[Plan]:
         """This class and every class it hands initialisers down to: they are fixed together."""
@@ -156,6 +162,9 @@ def _plans(ctx) -> dict[str, Plan | None]:
     plans: dict[str, Plan | None] = {}
     for info in ctx.index.module_classes():
         _plan(ctx, info, plans)
+    for name, function in ctx.index.functions.items():
+        if name not in plans:
+            plans[name] = _factory_plan(ctx, name, function, plans)
     for plan in plans.values():
         for forward in plan.forwards if plan else ():
             forward.callee.forwarded_from.append(plan)
@@ -172,10 +181,7 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
     init = info.methods.get("__init__")
     if init is None:
         return None
-    params = [
-        p for p in [*init.params.params, *init.params.kwonly_params]
-        if INIT_NAME.match(p.name.value) and isinstance(p.default, cst.Name) and p.default.value == "None"
-    ]
+    params = _init_params(init)
     statements = method_statements(init)
     blocks, forwards = [], []
     for param in params:
@@ -199,6 +205,65 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
         plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
     plans[info.name] = plan
     return plan
+
+
+def _init_params(function: cst.FunctionDef) -> list[cst.Param]:
+    return [
+        p for p in [*function.params.params, *function.params.kwonly_params]
+        if INIT_NAME.match(p.name.value) and isinstance(p.default, cst.Name) and p.default.value == "None"
+    ]
+
+
+def _factory_plan(ctx, name: str, function: cst.FunctionDef, plans) -> Plan | None:
+    """A function that builds a model and only hands its initialisers to the model's constructor."""
+    params = _init_params(function)
+    if not params:
+        return None
+    statements = method_statements(function)
+    forwards = []
+    for param in params:
+        forward = _factory_forward(ctx, statements, param, names_in(function.body).loads_of(param.name.value), plans)
+        if forward is None:
+            return None
+        forwards.append(forward)
+    plan = Plan(ClassInfo(name, function, []), function, params, [], forwards, factory=True)
+    _collect_setup(ctx, plan, statements)
+    plan.calls = [c for c in ctx.index.calls if dotted(c.func) == name]
+    blocked = next((f.callee for f in forwards if f.callee.blocker), None)
+    if blocked is not None and plan.blocker is None:
+        plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
+    return plan
+
+
+def _factory_forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
+    """`return Callee(..., x_init=param)`, or `model = Callee(...)` with `return model` last."""
+    if len(uses) != 1:
+        return None
+    arg = ctx.parent(uses[0])
+    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
+    if not (isinstance(call, cst.Call) and arg.keyword is not None and isinstance(call.func, cst.Name)):
+        return None
+    statement = next((s for s in statements if _builds_returned_model(s, statements, call)), None)
+    info = ctx.index.classes.get(call.func.value)
+    callee = _plan(ctx, info, plans) if statement is not None and info is not None else None
+    if callee is None or arg.keyword.value not in {p.name.value for p in callee.params}:
+        return None
+    return Forward(param, None, statement, call, arg, callee)
+
+
+def _builds_returned_model(stmt, statements, call: cst.Call) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.Return):
+        return small.value is call
+    if not (isinstance(small, cst.Assign) and small.value is call and len(small.targets) == 1):
+        return False
+    target = small.targets[0].target
+    last = statements[-1]
+    returned = last.body[0] if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 else None
+    rebinds = [s for s in statements if s is not stmt and isinstance(target, cst.Name) and target.value in names_in(s).bound]
+    return isinstance(target, cst.Name) and isinstance(returned, cst.Return) and dotted(returned.value) == target.value and not rebinds
 
 
 def _forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
@@ -323,7 +388,7 @@ def _finding(ctx, plan: Plan, helpers: dict[str, str], problem: str | None) -> F
     names = ", ".join(f"`{p.name.value}`" for p in plan.params)
     handed = ", ".join(f"`{f.callee.info.name}`" for f in plan.forwards)
     message = (
-        f"`{plan.info.name}.__init__` takes initialiser arguments ({names}) only to "
+        f"{plan.label} takes initialiser arguments ({names}) only to "
         + (f"hand them down to {handed}" if not plan.blocks else "replace sublayer parameters")
         + "; build the model plainly and apply them from outside with `eqx.tree_at`"
     )
@@ -488,7 +553,10 @@ def _forward_lines(ctx, forward: Forward, helpers: dict[str, str], tree_at: str)
     """The sublayer's own helper, applied to the sublayer inside the built model."""
     callee = forward.callee
     loop = forward.comprehension.for_in if forward.comprehension else None
-    layer = fresh(set(ctx.index.names) | forward.bound(), "layer") if loop else f"model.{forward.field}"
+    if forward.field is None:  # a factory's model is the callee's model
+        layer = "model"
+    else:
+        layer = fresh(set(ctx.index.names) | forward.bound(), "layer") if loop else f"model.{forward.field}"
     args = [layer, *_helper_arguments(ctx, callee, forward.call)]
     args.append(f"{forward.arg.keyword.value}={forward.param.name.value}")
     inner = f"{helpers[callee.info.name]}({', '.join(args)})"
@@ -496,10 +564,8 @@ def _forward_lines(ctx, forward: Forward, helpers: dict[str, str], tree_at: str)
         target = ctx.text(loop.target)
         target = f"({target})" if isinstance(loop.target, cst.Tuple) and not loop.target.lpar else target
         inner = f"[{inner} for {layer}, {target} in zip(model.{forward.field}, {ctx.text(loop.iter)})]"
-    return [
-        f"    if {forward.param.name.value} is not None:",
-        f"        model = {tree_at}(lambda m: m.{forward.field}, model, {inner})",
-    ]
+    replaced = inner if forward.field is None else f"{tree_at}(lambda m: m.{forward.field}, model, {inner})"
+    return [f"    if {forward.param.name.value} is not None:", f"        model = {replaced}"]
 
 
 def _composed_where(ctx, where: cst.Lambda, field_name: str) -> str:
