@@ -87,7 +87,7 @@ class InitKwargs(Rule):
     code = "EQX004"
     name = "init-kwargs"
     summary = "per-layer init arguments threaded through a constructor; initialise with `eqx.tree_at`"
-    needles = ("tree_at", "is not None", r"\b(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)\s*=\s*None")
+    needles = ("is not None", r"\b(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)\s*=\s*None")
 
     needs_module = True
 
@@ -183,12 +183,17 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
         return None
     params = _init_params(init)
     statements = method_statements(init)
-    blocks, forwards = [], []
+    blocks, forwards, rebuilt = [], [], []
     for param in params:
         uses = names_in(init.body).loads_of(param.name.value)
         block = _guard_block(statements, param.name.value)
-        if block is not None and _only_replaces_fields(block) and all(ctx.is_inside(use, block) for use in uses):
+        only_inside = block is not None and all(ctx.is_inside(use, block) for use in uses)
+        if only_inside and _only_replaces_fields(block):
             blocks.append(block)
+            continue
+        if only_inside and _rebuilds_fields(block, statements):
+            blocks.append(block)
+            rebuilt.append(param.name.value)
             continue
         forward = _forward(ctx, statements, param, uses, plans)
         if forward is None:
@@ -197,7 +202,14 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
     if not params:
         return None
     plan = Plan(info, init, params, blocks, forwards)
-    plan.uniform = {id(b): u for b in blocks if (u := uniform_form(ctx, info, statements, b)) is not None}
+    if rebuilt:
+        plan.blocker = (
+            f"a layer is built, then rebuilt from scratch when `{rebuilt[0]}` is given; that the two differ only "
+            "in the initialised parameter cannot be told without running them: build it once and replace the "
+            "parameter with `eqx.tree_at`"
+        )
+    if not rebuilt:
+        plan.uniform = {id(b): u for b in blocks if (u := uniform_form(ctx, info, statements, b)) is not None}
     _collect_setup(ctx, plan, statements)
     plan.calls = [c for c in ctx.index.calls if dotted(c.func) == info.name]
     blocked = next((f.callee for f in forwards if f.callee.blocker), None)
@@ -332,6 +344,24 @@ def _only_replaces_fields(block: cst.If) -> bool:
     return bool(body)
 
 
+
+
+def _rebuilds_fields(block: cst.If, statements) -> bool:
+    """Every statement builds a field again with the constructor that first built it."""
+    body = block.body.body if isinstance(block.body, cst.IndentedBlock) else ()
+    first: dict[str, str | None] = {}
+    for stmt in statements:
+        assigned = assigned_self_field(stmt)
+        if assigned is not None and assigned[0] not in first:
+            first[assigned[0]] = dotted(assigned[1].func) if isinstance(assigned[1], cst.Call) else None
+    for stmt in body:
+        assigned = assigned_self_field(stmt)
+        if assigned is None or not isinstance(assigned[1], cst.Call):
+            return False
+        name, call = assigned
+        if first.get(name) is None or dotted(call.func) != first[name]:
+            return False
+    return bool(body)
 
 
 def _collect_setup(ctx, plan: Plan, statements) -> None:
