@@ -110,9 +110,10 @@ def _verify_spec(config: Config, settings: Settings, flags: dict):
     from .verify import VerifyError, VerifySpec, parse_entry
 
     table = config.verify
+    # Flags name files from the working folder; the config, from its own folder. Flags win.
+    given = [(e, Path.cwd()) for e in flags["entries"]] or [(e, config.root) for e in table.get("entries", [])]
     try:
-        entries = [parse_entry(e, config.root, Path.cwd()) for e in flags["entries"]]
-        entries += [parse_entry(e, config.root, config.root) for e in table.get("entries", []) if not flags["entries"]]
+        entries = [parse_entry(entry, config.root, base) for entry, base in given]
     except VerifyError as exc:
         raise Failure(str(exc)) from None
     return VerifySpec(

@@ -50,6 +50,7 @@ def test_a_wrong_fix_is_held_back_naming_the_leaf(tmp_path, run_cli):
     assert r.returncode == 1
     assert "verify: held back m.py (EQX006): m.py:run returns a different result: <root>: max |Δ|" in r.stdout
     assert (tmp_path / "m.py").read_text() == SCAN_BUG
+    assert "responsible fix: EQX006 at line 20" in r.stdout
     assert "m.py:20:9: EQX006" in r.stdout  # the original finding stands
     assert "Found 1 finding (1 held back by --verify)." in r.stdout
 

@@ -411,7 +411,8 @@ def _assigned_in(ctx, fn: cst.FunctionDef, name: str) -> bool:
 def _problem(ctx, plan: Plan) -> str | None:
     """Why the chain starting at `plan` cannot be fixed, if it cannot."""
     chain = plan.chain()
-    return next((p.blocker or _call_problem(ctx, p, chain) for p in chain if p.blocker or _call_problem(ctx, p, chain)), None)
+    problems = (p.blocker or _call_problem(ctx, p, chain) for p in chain)
+    return next((problem for problem in problems if problem), None)
 
 
 def _finding(ctx, plan: Plan, helpers: dict[str, str], problem: str | None) -> Finding:
@@ -422,9 +423,9 @@ def _finding(ctx, plan: Plan, helpers: dict[str, str], problem: str | None) -> F
         + (f"hand them down to {handed}" if not plan.blocks else "replace sublayer parameters")
         + "; build the model plainly and apply them from outside with `eqx.tree_at`"
     )
-    chain = plan.chain()
     if problem:
         return ctx.finding(plan.init, f"{message}; no fix: {problem}")
+    chain = plan.chain()
     public = [p.info.name for p in chain if not p.info.name.startswith("_")]
     if public:
         message += f"; the fix is unsafe: it changes the signature of `{public[0]}`, which other files may call"

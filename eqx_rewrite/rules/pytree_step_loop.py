@@ -62,10 +62,10 @@ class PytreeStepLoop(Rule):
     ## Fix safety
     Safe when the step function and the loop are in this module and every use of the state in the
     loop is rewritten. Reported without a fix when the step is compiled in another module (the flat
-    variant would have to be generated there, for that module's other callers too; checking the loop's
-    file alone cannot see that module, so it stays quiet), when the state is rebound elsewhere in the loop (its
-    structure may change: a re-initialised optimiser, a swapped model), when the step is a bound
-    method, or when `jax.jit` arguments cannot be renumbered.
+    variant would have to be generated there, for that module's other callers too; checking the
+    loop's file alone cannot see that module, so it stays quiet), when the state is rebound
+    elsewhere in the loop (its structure may change: a re-initialised optimiser, a swapped model),
+    when the step is a bound method, or when `jax.jit` arguments cannot be renumbered.
 
     ## Verification
     Final parameters equal bit for bit; the per-step time is where the gain shows.

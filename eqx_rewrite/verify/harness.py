@@ -177,12 +177,14 @@ class _Verifier:
     def _responsible(self, rel: str, result: FileResult, labels: list[str]) -> str:
         """Apply the file's fixes one by one to find the one that breaks it."""
         fixes = [d for d in result.found or () if d.edits and self._applied(d)]
-        if len(fixes) < 2 or result.path.suffix != ".py":
-            return ""
+        if len(fixes) == 1:
+            return _responsible_fix(fixes[0])
+        if result.path.suffix != ".py":
+            return ""  # a notebook's fixes are placed in cells, not in the file's text
         for d in fixes:
             text = _apply_one(result.source, d)
             if not all(c.passed for c in self._checks({rel: _encoded(result, text)}, labels)):
-                return f"\n  responsible fix: {d.code} at line {d.location.row} ({d.fix_message})"
+                return _responsible_fix(d)
         return "\n  no single fix fails on its own: they fail in combination"
 
     def _applied(self, d: Diagnostic) -> bool:
@@ -224,6 +226,11 @@ def _relative(path: Path, root: Path) -> str:
 def _encoded(result: FileResult, text: str) -> bytes:
     assert result.original is not None
     return text.encode(result.original.encoding)
+
+
+def _responsible_fix(d: Diagnostic) -> str:
+    cell = f"cell {d.cell}, " if d.cell is not None else ""
+    return f"\n  responsible fix: {d.code} at {cell}line {d.location.row} ({d.fix_message})"
 
 
 def _apply_one(source: str, d: Diagnostic) -> str:
