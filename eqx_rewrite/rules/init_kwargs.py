@@ -212,9 +212,7 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
         plan.uniform = {id(b): u for b in blocks if (u := uniform_form(ctx, info, statements, b)) is not None}
     _collect_setup(ctx, plan, statements)
     plan.calls = [c for c in ctx.index.calls if dotted(c.func) == info.name]
-    blocked = next((f.callee for f in forwards if f.callee.blocker), None)
-    if blocked is not None and plan.blocker is None:
-        plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
+    _inherit_blocker(plan)
     plans[info.name] = plan
     return plan
 
@@ -241,20 +239,34 @@ def _factory_plan(ctx, name: str, function: cst.FunctionDef, plans) -> Plan | No
     plan = Plan(ClassInfo(name, function, []), function, params, [], forwards, factory=True)
     _collect_setup(ctx, plan, statements)
     plan.calls = [c for c in ctx.index.calls if dotted(c.func) == name]
-    blocked = next((f.callee for f in forwards if f.callee.blocker), None)
-    if blocked is not None and plan.blocker is None:
-        plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
+    _inherit_blocker(plan)
     return plan
 
 
-def _factory_forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
-    """`return Callee(..., x_init=param)`, or `model = Callee(...)` with `return model` last."""
+def _inherit_blocker(plan: Plan) -> None:
+    """A plan that hands initialisers to a class that cannot be fixed cannot be fixed either."""
+    blocked = next((f.callee for f in plan.forwards if f.callee.blocker), None)
+    if blocked is not None and plan.blocker is None:
+        plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
+
+
+def _handed_to(ctx, uses: list[cst.Name]) -> tuple[cst.Arg, cst.Call] | None:
+    """The argument's one use is as `x_init=param` in a call of a plain name, such as a class."""
     if len(uses) != 1:
         return None
     arg = ctx.parent(uses[0])
     call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
-    if not (isinstance(call, cst.Call) and arg.keyword is not None and isinstance(call.func, cst.Name)):
+    if isinstance(call, cst.Call) and arg.keyword is not None and isinstance(call.func, cst.Name):
+        return arg, call
+    return None
+
+
+def _factory_forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
+    """`return Callee(..., x_init=param)`, or `model = Callee(...)` with `return model` last."""
+    handed = _handed_to(ctx, uses)
+    if handed is None:
         return None
+    arg, call = handed
     statement = next((s for s in statements if _builds_returned_model(s, statements, call)), None)
     info = ctx.index.classes.get(call.func.value)
     callee = _plan(ctx, info, plans) if statement is not None and info is not None else None
@@ -280,12 +292,10 @@ def _builds_returned_model(stmt, statements, call: cst.Call) -> bool:
 
 def _forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
     """The argument's one use is `self.f = Callee(..., x_init=param)`, with `Callee` a class of ours."""
-    if len(uses) != 1:
+    handed = _handed_to(ctx, uses)
+    if handed is None:
         return None
-    arg = ctx.parent(uses[0])
-    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
-    if not (isinstance(call, cst.Call) and arg.keyword is not None and isinstance(call.func, cst.Name)):
-        return None
+    arg, call = handed
     comprehension = _layer_comprehension(ctx, call)
     built = comprehension or call
     statement = next((s for s in statements if (assigned_self_field(s) or (None, None))[1] is built), None)
