@@ -179,3 +179,12 @@ def test_a_tree_too_large_to_copy_is_a_one_line_error(tmp_path, run_cli):
     r = run_cli("--fix", "--verify", "--verify-entry", "m.py:run", "m.py")
     assert r.returncode == 2 and "holds 3.0 GB" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert (tmp_path / "m.py").read_text() == SURGERY
+
+
+def test_an_entry_that_imports_no_changed_file_runs_only_once(tmp_path, run_cli):
+    marker = tmp_path / "calls.log"
+    unrelated = f"import jax.numpy as jnp\n\n\ndef run():\n    open({str(marker)!r}, 'a').write('call\\n')\n    return jnp.ones(2)\n"
+    _project(tmp_path, **{"m.py": SURGERY, "unrelated.py": unrelated})
+    r = run_cli("--fix", "--verify", "--verify-entry", "m.py:run", "--verify-entry", "unrelated.py:run", "m.py")
+    assert r.returncode == 0 and "verify: verified and written m.py" in r.stdout
+    assert marker.read_text().count("call") == 2  # the first and second call on the original side only
