@@ -125,7 +125,7 @@ class _Collector(ast.NodeVisitor):
         self.features.functions.setdefault(node.name, []).append(node)
         if any(_is_jit(d) for d in node.decorator_list):
             self.features.jitted.add(node.name)
-        if node.name == "__init__":
+        if not self.functions or node.name == "__init__":  # a module-level factory, or a constructor
             args = node.args
             defaults = list(zip(args.args[len(args.args) - len(args.defaults) :], args.defaults))
             defaults += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -28,7 +29,10 @@ class InitKwargs(Rule):
     `kernel_init=`, `init_scale=`...) whose only effect is to replace a sublayer's parameter with
     `eqx.tree_at` inside `__init__`, or to be handed down to a sublayer's constructor that does so
     (threading: `self.block = Block(w, key, proj_init=block_init)`, a list of such blocks built
-    by one comprehension, or a factory function `return Model(key, head_init=head_init)`).
+    by one comprehension, or a factory function `return Model(key, head_init=head_init)`). A
+    factory function that builds a model and applies its initialiser arguments to it with
+    `eqx.tree_at` is found too, and a layer built and then rebuilt from scratch to apply one
+    (reported without a fix).
 
     ## Why is this bad?
     Each initialiser becomes part of the constructor's signature and is threaded down to the layer
@@ -93,7 +97,7 @@ class InitKwargs(Rule):
 
     @staticmethod
     def candidate(f) -> bool:
-        return f.class_with_init and f.init_kwargs_default_none
+        return f.init_kwargs_default_none
 
     def check(self, ctx) -> Iterator[Finding]:
         plans = _plans(ctx)
@@ -148,6 +152,7 @@ class Plan:
     forwarded_from: list[Plan] = field(default_factory=list)
     uniform: dict[int, Uniform] = field(default_factory=dict)  # id(block) -> its generic form
     factory: bool = False  # a module-level function returning the model, not a class
+    model: str = "model"  # the helper's name for the model: a factory's own local name for it
 
     @property
     def label(self) -> str:
@@ -225,22 +230,52 @@ def _init_params(function: cst.FunctionDef) -> list[cst.Param]:
 
 
 def _factory_plan(ctx, name: str, function: cst.FunctionDef, plans) -> Plan | None:
-    """A function that builds a model and only hands its initialisers to the model's constructor."""
+    """A function that builds a model, and either hands its initialisers to the model's constructor
+    or applies them with `eqx.tree_at` to the model it returns."""
     params = _init_params(function)
     if not params:
         return None
     statements = method_statements(function)
-    forwards = []
+    model = _returned_name(statements)
+    if model in param_names(function):
+        return None  # it initialises a model it is given (our own helpers do): it builds nothing
+    blocks, forwards = [], []
     for param in params:
-        forward = _factory_forward(ctx, statements, param, names_in(function.body).loads_of(param.name.value), plans)
+        uses = names_in(function.body).loads_of(param.name.value)
+        block = _guard_block(statements, param.name.value)
+        if model and block is not None and all(ctx.is_inside(u, block) for u in uses) and _only_replaces(ctx, block, model):
+            blocks.append(block)
+            continue
+        forward = _factory_forward(ctx, statements, param, uses, plans)
         if forward is None:
             return None
         forwards.append(forward)
-    plan = Plan(ClassInfo(name, function, []), function, params, [], forwards, factory=True)
+    plan = Plan(ClassInfo(name, function, []), function, params, blocks, forwards, factory=True, model=model or "model")
     _collect_setup(ctx, plan, statements)
     plan.calls = [c for c in ctx.index.calls if dotted(c.func) == name]
     _inherit_blocker(plan)
     return plan
+
+
+def _returned_name(statements) -> str | None:
+    last = statements[-1] if statements else None
+    small = last.body[0] if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 else None
+    return small.value.value if isinstance(small, cst.Return) and isinstance(small.value, cst.Name) else None
+
+
+def _only_replaces(ctx, block: cst.If, model: str) -> bool:
+    """Every statement is `model = eqx.tree_at(where, model, value)`."""
+    body = block.body.body if isinstance(block.body, cst.IndentedBlock) else ()
+    for stmt in body:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and dotted(small.targets[0].target) == model):
+            return False
+        call = small.value
+        if not (isinstance(call, cst.Call) and ctx.index.qualified_name(call.func) == TREE_AT and len(call.args) == 3):
+            return False
+        if dotted(call.args[1].value) != model or any(a.keyword or a.star for a in call.args):
+            return False
+    return bool(body)
 
 
 def _inherit_blocker(plan: Plan) -> None:
@@ -387,6 +422,8 @@ def _collect_setup(ctx, plan: Plan, statements) -> None:
     wanted = {n.value for names in block_names for n in names.loads} - moved - {"self", *CONSTANTS}
     wanted -= {n for names in block_names for n in names.bound}  # lambda parameters and the like
     wanted -= {n for f in plan.forwards for n in f.bound()}  # a comprehension's own targets
+    if plan.factory:
+        wanted.discard(plan.model)  # the helper's first parameter
     first_block = min(ctx.span(b)[0] for b in [*plan.blocks, *(f.statement for f in plan.forwards)])
     for stmt in reversed([s for s in statements if ctx.span(s)[0] < first_block]):
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
@@ -551,7 +588,7 @@ def _helper_edits(ctx, plan: Plan, helpers: dict[str, str], tree_at: str) -> lis
     """The helper after the class, and the import its generic form needs."""
     positional = [p.name.value for p in plan.init.params.params if p.name.value in plan.needed]
     keyword = [p.name.value for p in plan.init.params.kwonly_params if p.name.value in plan.needed]
-    signature = ["model", *positional, "*", *keyword, *(f"{p.name.value}=None" for p in plan.params)]
+    signature = [plan.model, *positional, "*", *keyword, *(f"{p.name.value}=None" for p in plan.params)]
     lines = [f"def {helpers[plan.info.name]}({', '.join(signature)}):"]
     lines.append(f'    """Apply `{plan.info.name}`\'s custom initialisers to a built model with `eqx.tree_at` (EQX004)."""')
     lines += ["    " + ctx.text(s) for s in plan.setup]
@@ -559,15 +596,19 @@ def _helper_edits(ctx, plan: Plan, helpers: dict[str, str], tree_at: str) -> lis
     steps = []
     for block in plan.blocks:
         uniform = plan.uniform.get(id(block))
+        if plan.factory:  # already applied to the built model: the block moves as it is
+            text = textwrap.dedent(ctx.indent_of(block) + ctx.text(block))
+            steps.append((ctx.span(block)[0], textwrap.indent(text, "    ").splitlines()))
+            continue
         if uniform is None:
             steps.append((ctx.span(block)[0], _block_lines(ctx, block, tree_at)))
             continue
         tree_leaves, imports = ctx.name_for(TREE_LEAVES)
         taken = set(ctx.index.names) | names_in(plan.init).bound | {n.value for n in names_in(plan.init).loads}
         steps.append((ctx.span(block)[0], uniform_lines(ctx, uniform, block.test.left.value, taken, tree_at, tree_leaves)))
-    steps += [(ctx.span(f.statement)[0], _forward_lines(ctx, f, helpers, tree_at)) for f in plan.forwards]
+    steps += [(ctx.span(f.statement)[0], _forward_lines(ctx, f, helpers, tree_at, plan.model)) for f in plan.forwards]
     lines += [line for _, step in sorted(steps, key=lambda s: s[0]) for line in step]
-    lines.append("    return model")
+    lines.append(f"    return {plan.model}")
     return [_after(ctx, plan.info.node, ctx.render("\n".join(lines), plan.info.node)), *imports]
 
 
@@ -590,23 +631,23 @@ def _block_lines(ctx, block: cst.If, tree_at: str) -> list[str]:
     return lines
 
 
-def _forward_lines(ctx, forward: Forward, helpers: dict[str, str], tree_at: str) -> list[str]:
+def _forward_lines(ctx, forward: Forward, helpers: dict[str, str], tree_at: str, model: str) -> list[str]:
     """The sublayer's own helper, applied to the sublayer inside the built model."""
     callee = forward.callee
     loop = forward.comprehension.for_in if forward.comprehension else None
     if forward.field is None:  # a factory's model is the callee's model
-        layer = "model"
+        layer = model
     else:
-        layer = fresh(set(ctx.index.names) | forward.bound(), "layer") if loop else f"model.{forward.field}"
+        layer = fresh(set(ctx.index.names) | forward.bound(), "layer") if loop else f"{model}.{forward.field}"
     args = [layer, *_helper_arguments(ctx, callee, forward.call)]
     args.append(f"{forward.arg.keyword.value}={forward.param.name.value}")
     inner = f"{helpers[callee.info.name]}({', '.join(args)})"
     if loop is not None:
         target = ctx.text(loop.target)
         target = f"({target})" if isinstance(loop.target, cst.Tuple) and not loop.target.lpar else target
-        inner = f"[{inner} for {layer}, {target} in zip(model.{forward.field}, {ctx.text(loop.iter)})]"
-    replaced = inner if forward.field is None else f"{tree_at}(lambda m: m.{forward.field}, model, {inner})"
-    return [f"    if {forward.param.name.value} is not None:", f"        model = {replaced}"]
+        inner = f"[{inner} for {layer}, {target} in zip({model}.{forward.field}, {ctx.text(loop.iter)})]"
+    replaced = inner if forward.field is None else f"{tree_at}(lambda m: m.{forward.field}, {model}, {inner})"
+    return [f"    if {forward.param.name.value} is not None:", f"        {model} = {replaced}"]
 
 
 def _composed_where(ctx, where: cst.Lambda, field_name: str) -> str:
