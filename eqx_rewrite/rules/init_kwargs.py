@@ -542,12 +542,21 @@ def _fix(ctx, chain: list[Plan], helpers: dict[str, str], safety: Safety) -> Fix
     edits: list[Edit] = []
     for plan in chain:
         edits.append(_signature_edit(ctx, plan))
-        edits += [ctx.delete_lines(block) for block in plan.blocks]
+        edits += _block_removals(ctx, plan)
         edits += [_without_argument(ctx, f.call, f.arg) for f in plan.forwards]
         edits += _helper_edits(ctx, plan, helpers, tree_at)
         edits += _call_edits(ctx, plan, helpers[plan.info.name], internal)
     names = ", ".join(f"`{helpers[p.info.name]}`" for p in chain)
     return Fix(safety, f"Move the initialisers into {names}, applied after construction", tuple(edits + imports))
+
+
+def _block_removals(ctx, plan: Plan) -> list[Edit]:
+    """Delete the guard blocks; a body left with nothing in it keeps a `pass`."""
+    edits = [ctx.delete_lines(block) for block in plan.blocks]
+    if edits and len(method_statements(plan.init)) == len(plan.blocks):
+        first = edits[0]
+        edits[0] = Edit(first.start, first.end, f"{ctx.indent_of(plan.blocks[0])}pass\n")
+    return edits
 
 
 def _signature_edit(ctx, plan: Plan) -> Edit:
