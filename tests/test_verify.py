@@ -188,3 +188,16 @@ def test_an_entry_that_imports_no_changed_file_runs_only_once(tmp_path, run_cli)
     r = run_cli("--fix", "--verify", "--verify-entry", "m.py:run", "--verify-entry", "unrelated.py:run", "m.py")
     assert r.returncode == 0 and "verify: verified and written m.py" in r.stdout
     assert marker.read_text().count("call") == 2  # the first and second call on the original side only
+
+
+def test_a_notebook_is_held_back_unless_a_command_verifies_it(tmp_path, run_cli):
+    from test_notebooks import TRAINING
+
+    _project(tmp_path, **{"train.ipynb": TRAINING, "m.py": SURGERY})
+    r = run_cli("--fix", "--verify", "--verify-entry", "m.py:run", ".")
+    assert "verify: held back train.ipynb (EQX002): entries cannot import a notebook" in r.stdout
+    assert (tmp_path / "train.ipynb").read_text() == TRAINING
+    assert "verify: verified and written m.py" in r.stdout
+    r = run_cli("--fix", "--verify", "--verify-cmd", f"{sys.executable} -c pass", "train.ipynb")
+    assert "verify: verified and written train.ipynb (EQX002)" in r.stdout
+    assert (tmp_path / "train.ipynb").read_text() != TRAINING
