@@ -1,4 +1,4 @@
-"""Findings of unchanged files, keyed by tool version, settings and content; only for --check.
+"""Findings of unchanged files, keyed by the tool's code, settings and content; only for --check.
 
 One small JSON file per key, written to a temporary file and renamed into place, so concurrent runs
 never see a partial entry; an entry that cannot be read is a miss. Fixes always recompute.
@@ -6,6 +6,7 @@ never see a partial entry; an entry that cannot be read is a miss. Fixes always 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,10 +20,22 @@ from .engine import Diagnostic, LocatedEdit, Position, Settings
 DIRECTORY = ".eqx_rewrite_cache"
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of eqx-rewrite's own sources: an edited or git-installed tool between two releases
+    has the same version but may find other things, and must not read its older self's entries."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(settings: Settings) -> str:
     """Everything in the settings that can change a file's findings, in a stable order."""
     data = {
         "version": __version__,
+        "code": code_fingerprint(),
         "select": settings.selection.select,
         "ignore": settings.selection.ignore,
         "options": {code: dict(sorted(o.items())) for code, o in sorted(settings.rule_options.items())},

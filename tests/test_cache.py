@@ -57,10 +57,14 @@ def test_fixes_never_come_from_the_cache(tmp_path, run_cli):
     assert "tree_at" in (tmp_path / "m.py").read_text()
 
 
-def test_version_and_module_classes_are_in_the_key(monkeypatch):
+def test_version_code_and_project_indexes_are_in_the_key(monkeypatch):
     base = cache_module.fingerprint(Settings())
     assert cache_module.fingerprint(Settings(project_module_classes=frozenset({"Block"}))) != base
+    assert cache_module.fingerprint(Settings(project_jitted=frozenset({("steps", "make_step")}))) != base
     assert cache_module.fingerprint(Settings(selection=RuleSelection(("EQX001",)))) != base
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "edited")
+    assert cache_module.fingerprint(Settings()) != base
+    monkeypatch.undo()
     monkeypatch.setattr(cache_module, "__version__", "99.0")
     assert cache_module.fingerprint(Settings()) != base
 
