@@ -90,6 +90,16 @@ def assigned_self_field(stmt: cst.CSTNode) -> tuple[str, cst.BaseExpression] | N
     return None
 
 
+def first_assignments(statements: list[cst.BaseStatement]) -> dict[str, cst.BaseExpression]:
+    """Each field's first top-level assignment in `__init__`: what it is built from."""
+    built: dict[str, cst.BaseExpression] = {}
+    for stmt in statements:
+        assigned = assigned_self_field(stmt)
+        if assigned is not None and assigned[0] not in built:
+            built[assigned[0]] = assigned[1]
+    return built
+
+
 # --- builds --------------------------------------------------------------------------------------
 def list_builds(ctx, info: ClassInfo) -> dict[str, Build]:
     """Fields assigned one list of identical layers in `__init__`."""

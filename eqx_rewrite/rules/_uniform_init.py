@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..index import ClassInfo, dotted
-from ._layer_stacks import assigned_self_field
+from ._layer_stacks import assigned_self_field, first_assignments
 from ._names import fresh, names_in
 
 # equinox.nn layers that hold arrays but never other layers: a field built from one cannot hide a
@@ -45,7 +45,7 @@ def uniform_form(ctx, info: ClassInfo, statements: list[cst.BaseStatement], bloc
         keys[field_name] = parts[1]
     if len(keys) < 2 or len(attributes) != 1 or info.bases not in (["eqx.Module"], ["equinox.Module"], ["Module"]):
         return None
-    built = _constructions(ctx, statements)
+    built = first_assignments(statements)
     kinds = {_layer_kind(ctx, built.get(name)) for name in keys}
     kind = kinds.pop() if len(kinds) == 1 else None
     if kind is None or any(not _cannot_hold(ctx, value, kind) for name, value in built.items() if name not in keys):
@@ -71,16 +71,6 @@ def _replacement(where, value, initialiser: str, field_name: str) -> tuple[str, 
     if dotted(shape.value) != f"self.{field_name}.{attribute}.shape":
         return None
     return attribute, key.value
-
-
-def _constructions(ctx, statements) -> dict[str, cst.BaseExpression]:
-    """Each field's first assignment in `__init__`: what it is built from."""
-    built: dict[str, cst.BaseExpression] = {}
-    for stmt in statements:
-        assigned = assigned_self_field(stmt)
-        if assigned is not None and assigned[0] not in built:
-            built[assigned[0]] = assigned[1]
-    return built
 
 
 def _layer_kind(ctx, value: cst.BaseExpression | None) -> str | None:

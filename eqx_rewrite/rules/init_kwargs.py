@@ -9,7 +9,7 @@ import libcst as cst
 
 from ..index import ClassInfo, dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
-from ._layer_stacks import assigned_self_field, method_statements
+from ._layer_stacks import assigned_self_field, first_assignments, method_statements
 from ._names import fresh, names_in, param_names, target_names
 from ._uniform_init import Uniform, uniform_form, uniform_lines
 
@@ -213,11 +213,9 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
             "in the initialised parameter cannot be told without running them: build it once and replace the "
             "parameter with `eqx.tree_at`"
         )
-    if not rebuilt:
+    else:
         plan.uniform = {id(b): u for b in blocks if (u := uniform_form(ctx, info, statements, b)) is not None}
-    _collect_setup(ctx, plan, statements)
-    plan.calls = [c for c in ctx.index.calls if dotted(c.func) == info.name]
-    _inherit_blocker(plan)
+    _complete(ctx, plan, statements)
     plans[info.name] = plan
     return plan
 
@@ -246,14 +244,12 @@ def _factory_plan(ctx, name: str, function: cst.FunctionDef, plans) -> Plan | No
         if model and block is not None and all(ctx.is_inside(u, block) for u in uses) and _only_replaces(ctx, block, model):
             blocks.append(block)
             continue
-        forward = _factory_forward(ctx, statements, param, uses, plans)
+        forward = _factory_forward(ctx, statements, model, param, uses, plans)
         if forward is None:
             return None
         forwards.append(forward)
     plan = Plan(ClassInfo(name, function, []), function, params, blocks, forwards, factory=True, model=model or "model")
-    _collect_setup(ctx, plan, statements)
-    plan.calls = [c for c in ctx.index.calls if dotted(c.func) == name]
-    _inherit_blocker(plan)
+    _complete(ctx, plan, statements)
     return plan
 
 
@@ -278,8 +274,11 @@ def _only_replaces(ctx, block: cst.If, model: str) -> bool:
     return bool(body)
 
 
-def _inherit_blocker(plan: Plan) -> None:
-    """A plan that hands initialisers to a class that cannot be fixed cannot be fixed either."""
+def _complete(ctx, plan: Plan, statements) -> None:
+    """What the helper needs, the call sites to rewrite, and whether anything blocks the fix."""
+    _collect_setup(ctx, plan, statements)
+    plan.calls = [c for c in ctx.index.calls if dotted(c.func) == plan.info.name]
+    # A plan that hands initialisers to a class that cannot be fixed cannot be fixed either.
     blocked = next((f.callee for f in plan.forwards if f.callee.blocker), None)
     if blocked is not None and plan.blocker is None:
         plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
@@ -296,33 +295,37 @@ def _handed_to(ctx, uses: list[cst.Name]) -> tuple[cst.Arg, cst.Call] | None:
     return None
 
 
-def _factory_forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
+def _factory_forward(ctx, statements, model: str | None, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
     """`return Callee(..., x_init=param)`, or `model = Callee(...)` with `return model` last."""
     handed = _handed_to(ctx, uses)
     if handed is None:
         return None
     arg, call = handed
-    statement = next((s for s in statements if _builds_returned_model(s, statements, call)), None)
-    info = ctx.index.classes.get(call.func.value)
-    callee = _plan(ctx, info, plans) if statement is not None and info is not None else None
-    if callee is None or arg.keyword.value not in {p.name.value for p in callee.params}:
-        return None
-    return Forward(param, None, statement, call, arg, callee)
+    statement = next((s for s in statements if _builds_returned_model(s, statements, call, model)), None)
+    callee = _callee(ctx, call, arg, plans) if statement is not None else None
+    return None if callee is None else Forward(param, None, statement, call, arg, callee)
 
 
-def _builds_returned_model(stmt, statements, call: cst.Call) -> bool:
+def _builds_returned_model(stmt, statements, call: cst.Call, model: str | None) -> bool:
+    """`stmt` is `return call`, or `model = call` with `model` (the name returned last) bound nowhere else."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return False
     small = stmt.body[0]
     if isinstance(small, cst.Return):
         return small.value is call
-    if not (isinstance(small, cst.Assign) and small.value is call and len(small.targets) == 1):
+    if not (model and isinstance(small, cst.Assign) and small.value is call and len(small.targets) == 1):
         return False
-    target = small.targets[0].target
-    last = statements[-1]
-    returned = last.body[0] if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 else None
-    rebinds = [s for s in statements if s is not stmt and isinstance(target, cst.Name) and target.value in names_in(s).bound]
-    return isinstance(target, cst.Name) and isinstance(returned, cst.Return) and dotted(returned.value) == target.value and not rebinds
+    rebinds = [s for s in statements if s is not stmt and model in names_in(s).bound]
+    return dotted(small.targets[0].target) == model and not rebinds
+
+
+def _callee(ctx, call: cst.Call, arg: cst.Arg, plans) -> Plan | None:
+    """The plan of the class `call` builds, when `arg` names one of its initialiser parameters."""
+    info = ctx.index.classes.get(call.func.value)
+    callee = _plan(ctx, info, plans) if info is not None else None
+    if callee is None or arg.keyword.value not in {p.name.value for p in callee.params}:
+        return None
+    return callee
 
 
 def _forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> Forward | None:
@@ -334,11 +337,8 @@ def _forward(ctx, statements, param: cst.Param, uses: list[cst.Name], plans) -> 
     comprehension = _layer_comprehension(ctx, call)
     built = comprehension or call
     statement = next((s for s in statements if (assigned_self_field(s) or (None, None))[1] is built), None)
-    info = ctx.index.classes.get(call.func.value)
-    if statement is None or info is None:
-        return None
-    callee = _plan(ctx, info, plans)
-    if callee is None or arg.keyword.value not in {p.name.value for p in callee.params}:
+    callee = _callee(ctx, call, arg, plans) if statement is not None else None
+    if callee is None:
         return None
     return Forward(param, assigned_self_field(statement)[0], statement, call, arg, callee, comprehension)
 
@@ -389,22 +389,17 @@ def _only_replaces_fields(block: cst.If) -> bool:
     return bool(body)
 
 
-
-
 def _rebuilds_fields(block: cst.If, statements) -> bool:
     """Every statement builds a field again with the constructor that first built it."""
     body = block.body.body if isinstance(block.body, cst.IndentedBlock) else ()
-    first: dict[str, str | None] = {}
-    for stmt in statements:
-        assigned = assigned_self_field(stmt)
-        if assigned is not None and assigned[0] not in first:
-            first[assigned[0]] = dotted(assigned[1].func) if isinstance(assigned[1], cst.Call) else None
+    built = first_assignments(statements)
     for stmt in body:
         assigned = assigned_self_field(stmt)
         if assigned is None or not isinstance(assigned[1], cst.Call):
             return False
         name, call = assigned
-        if first.get(name) is None or dotted(call.func) != first[name]:
+        first = built.get(name)
+        if not isinstance(first, cst.Call) or dotted(first.func) is None or dotted(call.func) != dotted(first.func):
             return False
     return bool(body)
 
@@ -506,7 +501,8 @@ def _needed_arguments(plan: Plan, call: cst.Call) -> dict[str, cst.BaseExpressio
 
 
 def _repeatable(ctx, node: cst.BaseExpression) -> bool:
-    """Evaluating it twice gives the same value: names, constants, PRNGKey(...) of those."""
+    """Evaluating it twice gives the same value: names, constants, subscripts and containers of
+    those, and pure calls (`jr.split`, `range`, ...) of those."""
     if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Attribute)):
         return True
     if isinstance(node, cst.Call) and (ctx.index.qualified_name(node.func) in PURE_CALLS or dotted(node.func) in PURE_BUILTINS):
