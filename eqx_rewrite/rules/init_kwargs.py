@@ -9,7 +9,7 @@ import libcst as cst
 
 from ..index import ClassInfo, dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
-from ._layer_stacks import assigned_self_field, first_assignments, method_statements
+from ._layer_stacks import assigned_self_field, first_assignments, method_statements, self_attribute
 from ._names import fresh, names_in, param_names, target_names
 from ._uniform_init import Uniform, uniform_form, uniform_lines
 
@@ -193,7 +193,7 @@ def _plan(ctx, info: ClassInfo, plans: dict[str, Plan | None]) -> Plan | None:
         uses = names_in(init.body).loads_of(param.name.value)
         block = _guard_block(statements, param.name.value)
         only_inside = block is not None and all(ctx.is_inside(use, block) for use in uses)
-        if only_inside and _only_replaces_fields(block):
+        if only_inside and _only_tree_ats(ctx, block):
             blocks.append(block)
             continue
         if only_inside and _rebuilds_fields(block, statements):
@@ -241,7 +241,7 @@ def _factory_plan(ctx, name: str, function: cst.FunctionDef, plans) -> Plan | No
     for param in params:
         uses = names_in(function.body).loads_of(param.name.value)
         block = _guard_block(statements, param.name.value)
-        if model and block is not None and all(ctx.is_inside(u, block) for u in uses) and _only_replaces(ctx, block, model):
+        if model and block is not None and all(ctx.is_inside(u, block) for u in uses) and _only_tree_ats(ctx, block, model):
             blocks.append(block)
             continue
         forward = _factory_forward(ctx, statements, model, param, uses, plans)
@@ -257,21 +257,6 @@ def _returned_name(statements) -> str | None:
     last = statements[-1] if statements else None
     small = last.body[0] if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 else None
     return small.value.value if isinstance(small, cst.Return) and isinstance(small.value, cst.Name) else None
-
-
-def _only_replaces(ctx, block: cst.If, model: str) -> bool:
-    """Every statement is `model = eqx.tree_at(where, model, value)`."""
-    body = block.body.body if isinstance(block.body, cst.IndentedBlock) else ()
-    for stmt in body:
-        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
-        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and dotted(small.targets[0].target) == model):
-            return False
-        call = small.value
-        if not (isinstance(call, cst.Call) and ctx.index.qualified_name(call.func) == TREE_AT and len(call.args) == 3):
-            return False
-        if dotted(call.args[1].value) != model or any(a.keyword or a.star for a in call.args):
-            return False
-    return bool(body)
 
 
 def _complete(ctx, plan: Plan, statements) -> None:
@@ -371,20 +356,25 @@ def _guard_block(statements, name: str) -> cst.If | None:
     return None
 
 
-def _only_replaces_fields(block: cst.If) -> bool:
-    """Every statement is `self.f = eqx.tree_at(where, self.f, value)` (checked by name below)."""
+def _only_tree_ats(ctx, block: cst.If, model: str | None = None) -> bool:
+    """Every statement is `T = eqx.tree_at(where, T, value)`: `T` is `self.<field>` in a class
+    (whose `where` must be a one-parameter lambda, to be composed onto the field), or a factory's
+    `model`. The helper writes these as `eqx.tree_at`, so no other function may stand there."""
     body = block.body.body if isinstance(block.body, cst.IndentedBlock) else ()
     for stmt in body:
-        assigned = assigned_self_field(stmt)
-        if assigned is None:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
             return False
-        name, value = assigned
-        if not (isinstance(value, cst.Call) and len(value.args) == 3 and not any(a.keyword or a.star for a in value.args)):
+        target = dotted(small.targets[0].target)
+        if target is None or (target != model if model else self_attribute(small.targets[0].target) is None):
             return False
-        where, target = value.args[0].value, value.args[1].value
-        if not (isinstance(where, cst.Lambda) and len(where.params.params) == 1):
+        call = small.value
+        if not (isinstance(call, cst.Call) and ctx.index.qualified_name(call.func) == TREE_AT and len(call.args) == 3):
             return False
-        if not (isinstance(target, cst.Attribute) and dotted(target) == f"self.{name}"):
+        if dotted(call.args[1].value) != target or any(a.keyword or a.star for a in call.args):
+            return False
+        where = call.args[0].value
+        if model is None and not (isinstance(where, cst.Lambda) and len(where.params.params) == 1):
             return False
     return bool(body)
 
