@@ -442,6 +442,17 @@ def apply_edits(source: str, edits: list[Edit], newline: str = "\n") -> str:
     return "".join(out)
 
 
+def apply_located(source: str, edits: Iterable[LocatedEdit]) -> str:
+    """The inverse of `locate` for one fix: its row/column edits applied to the source they point into,
+    with the source's own newline, as `_fix_to_fixpoint` applies them."""
+    lines = Lines(source)
+    offsets = [
+        Edit(lines.offset(e.location.row, e.location.col - 1), lines.offset(e.end_location.row, e.end_location.col - 1), e.content)
+        for e in edits
+    ]
+    return apply_edits(source, offsets, parse(source).default_newline)
+
+
 def locate(findings: list[Finding], source: str) -> list[Diagnostic]:
     lines = Lines(source)
     result = []

@@ -201,3 +201,14 @@ def test_a_notebook_is_held_back_unless_a_command_verifies_it(tmp_path, run_cli)
     r = run_cli("--fix", "--verify", "--verify-cmd", f"{sys.executable} -c pass", "train.ipynb")
     assert "verify: verified and written train.ipynb (EQX002)" in r.stdout
     assert (tmp_path / "train.ipynb").read_text() != TRAINING
+
+
+def test_one_fix_applied_alone_matches_the_engine_in_every_newline_style():
+    # The responsible-fix search applies fixes one by one: each must read as the engine wrote it.
+    from eqx_rewrite.engine import Settings, analyse, apply_located
+
+    for newline in ("\n", "\r\n"):
+        source = SCAN_BUG.replace("\n", newline)
+        analysis = analyse(source, Settings(unsafe_fixes=True), fix=True)
+        (finding,) = analysis.found
+        assert apply_located(source, finding.edits) == analysis.fixed_source

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine import Diagnostic, Lines, LocatedEdit, apply_edits
-from ..rule import Edit, all_rules
+from ..engine import Diagnostic, apply_located
+from ..rule import all_rules
 from ..runner import FileResult
 from .compare import Comparison, compare
 from .sandbox import Observation, Sandbox, SandboxError
@@ -175,7 +175,7 @@ class _Verifier:
         for rel, result in self.changed.items():
             if not any(self._covers(c, rel) for c in failing):
                 continue
-            alone = [c for c in self._checks({rel: _encoded(result, result.fixed_source or "")}, labels) if not c.passed]
+            alone = [c for c in self._checks(self._fixed({rel: result}), labels) if not c.passed]
             if alone:
                 held[rel] = alone[0].problem() + self._responsible(rel, result, labels)
         return held
@@ -188,7 +188,7 @@ class _Verifier:
         if result.path.suffix != ".py":
             return ""  # a notebook's fixes are placed in cells, not in the file's text
         for d in fixes:
-            text = _apply_one(result.source, d)
+            text = apply_located(result.source, d.edits)
             if not all(c.passed for c in self._checks({rel: _encoded(result, text)}, labels)):
                 return _responsible_fix(d)
         return "\n  no single fix fails on its own: they fail in combination"
@@ -237,16 +237,6 @@ def _encoded(result: FileResult, text: str) -> bytes:
 def _responsible_fix(d: Diagnostic) -> str:
     cell = f"cell {d.cell}, " if d.cell is not None else ""
     return f"\n  responsible fix: {d.code} at {cell}line {d.location.row} ({d.fix_message})"
-
-
-def _apply_one(source: str, d: Diagnostic) -> str:
-    lines = Lines(source)
-    edits = [_offsets(lines, e) for e in d.edits]
-    return apply_edits(source, edits, "\r\n" if "\r\n" in source else "\n")
-
-
-def _offsets(lines: Lines, edit: LocatedEdit) -> Edit:
-    return Edit(lines.offset(edit.location.row, edit.location.col - 1), lines.offset(edit.end_location.row, edit.end_location.col - 1), edit.content)
 
 
 def indent(text: str) -> str:
