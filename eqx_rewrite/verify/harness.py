@@ -122,8 +122,8 @@ class _Verifier:
         self.relevant: list[str] = []
 
     def run(self) -> Verification:
-        before = self.sandbox.tree({})
-        self.baseline = {label: self._observe(before, label) for label in self._labels()}
+        with self.sandbox.tree({}) as before:
+            self.baseline = {label: self._observe(before, label) for label in self._labels()}
         # An entry that imports none of the changed files cannot see the fixes: it is not run again.
         self.relevant = [
             label for label, seen in self.baseline.items()
@@ -151,12 +151,12 @@ class _Verifier:
         return self.sandbox.run_entry(tree, file, func)
 
     def _checks(self, swaps: dict[str, bytes], labels: list[str] | None = None) -> list[Check]:
-        tree = self.sandbox.tree(swaps)
         checks = []
-        for label in labels or self.relevant:
-            before = self.baseline[label]
-            after = self._observe(tree, label) if before.ok else Observation(False, "not run: fails on the original code")
-            checks.append(Check(label, before, after, self._compare(label, before, after, swaps)))
+        with self.sandbox.tree(swaps) as tree:
+            for label in labels or self.relevant:
+                before = self.baseline[label]
+                after = self._observe(tree, label) if before.ok else Observation(False, "not run: fails on the original code")
+                checks.append(Check(label, before, after, self._compare(label, before, after, swaps)))
         return checks
 
     def _compare(self, label: str, before: Observation, after: Observation, swaps: dict[str, bytes]) -> Comparison | None:

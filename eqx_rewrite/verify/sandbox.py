@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -11,6 +12,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 CHILD = Path(__file__).with_name("child.py")
 # Never copied: version control, environments and caches are large and no entry should need them.
@@ -41,7 +43,6 @@ class Sandbox:
     """A pristine copy of the tree, from which each side gets its own copy with fixed files swapped in."""
 
     def __init__(self, root: Path, environment: dict[str, str], timeout: float):
-        self.root = root
         self.environment = environment
         self.timeout = timeout
         size = _tree_bytes(root)
@@ -63,14 +64,19 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self._tmp.cleanup()
 
-    def tree(self, swaps: dict[str, bytes]) -> Path:
-        """A fresh copy of the tree with `swaps` (relative path -> content) written in."""
+    @contextlib.contextmanager
+    def tree(self, swaps: dict[str, bytes]) -> Iterator[Path]:
+        """A fresh copy of the tree with `swaps` (relative path -> content) written in. It is removed
+        once its runs are over: the search for a responsible fix makes one per attempt."""
         self._count += 1
         tree = Path(self._tmp.name) / f"tree{self._count}"
         shutil.copytree(self.base, tree, symlinks=True)
-        for relative, content in swaps.items():
-            (tree / relative).write_bytes(content)
-        return tree
+        try:
+            for relative, content in swaps.items():
+                (tree / relative).write_bytes(content)
+            yield tree
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
 
     def run_entry(self, tree: Path, file: str, func: str) -> Observation:
         out = tree.parent / f"{tree.name}-{func}.pickle"
