@@ -12,6 +12,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from .project import jitted_by_module
+
 # Setting fields of `self` here is construction, which EQX005 leaves alone.
 CONSTRUCTION_METHODS = frozenset({"__init__", "__post_init__", "__check_init__"})
 INIT_NAME = re.compile(r"^(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)$")
@@ -213,8 +215,7 @@ class _Collector(ast.NodeVisitor):
 
     def _imported_module(self, name: str) -> None:
         """`train.make_step(...)` reaches a jitted function through its imported module."""
-        stem = name.rpartition(".")[2]
-        self.features.imported_jitted.update(f for m, f in self.project_jitted if m == stem)
+        self.features.imported_jitted.update(jitted_by_module(self.project_jitted).get(name.rpartition(".")[2], ()))
 
     def _self_assignment(self, name: str, value: ast.AST) -> None:
         if _is_layer_list(value, self.appended):

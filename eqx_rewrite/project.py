@@ -68,7 +68,7 @@ def imports_jitted(source: str, jitted: frozenset[tuple[str, str]]) -> bool:
     """Whether `source` imports one of the run's jit-compiled functions, or calls one through its module."""
     if not jitted:
         return False
-    by_module = _by_module(jitted)
+    by_module = jitted_by_module(jitted)
     modules: set[str] = set()
     for module, names in FROM_IMPORT.findall(source):
         stem = module.rpartition(".")[2]
@@ -81,7 +81,8 @@ def imports_jitted(source: str, jitted: frozenset[tuple[str, str]]) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _by_module(jitted: frozenset[tuple[str, str]]) -> dict[str, list[str]]:
+def jitted_by_module(jitted: frozenset[tuple[str, str]]) -> dict[str, list[str]]:
+    """module -> its jitted functions; one run has one index, so this is built once."""
     found: dict[str, list[str]] = {}
     for module, function in jitted:
         found.setdefault(module, []).append(function)
