@@ -174,6 +174,17 @@ class Context:
             return len(self.source[: self.lines.starts[row]].rstrip("\r\n"))
         return len(self.source.rstrip("\r\n"))
 
+    def insert_after(self, node: cst.CSTNode, code: str) -> Edit:
+        """Insert rendered `code` after `node`'s last line, with the blank lines PEP 8 puts between
+        definitions at that depth. It goes past the line's newline, so a `delete_lines` of the
+        node's last statement (which takes that newline) ends where this begins, not overlapping it."""
+        end = self.line_end(self.span(node)[1])
+        blank = "\n" if self.indent_of(node) else "\n\n"
+        newline = next((n for n in ("\r\n", "\n", "\r") if self.source.startswith(n, end)), "")
+        if not newline:  # the last line of a file without a final newline
+            return Edit(end, end, "\n" + blank + code)
+        return Edit(end + len(newline), end + len(newline), blank + code + "\n")
+
     def delete_lines(self, node: cst.CSTNode) -> Edit:
         """Remove the whole lines a statement stands on, newline included."""
         start, end = self.span(node)

@@ -604,17 +604,7 @@ def _helper_edits(ctx, plan: Plan, helpers: dict[str, str], tree_at: str) -> lis
     steps += [(ctx.span(f.statement)[0], _forward_lines(ctx, f, helpers, tree_at, plan.model)) for f in plan.forwards]
     lines += [line for _, step in sorted(steps, key=lambda s: s[0]) for line in step]
     lines.append(f"    return {plan.model}")
-    return [_after(ctx, plan.info.node, ctx.render("\n".join(lines), plan.info.node)), *imports]
-
-
-def _after(ctx, node: cst.CSTNode, code: str) -> Edit:
-    """Insert `code` after `node`'s last line, past its newline: a guard block deleted there (the
-    class's last statement) then ends where this begins, instead of overlapping it."""
-    end = ctx.line_end(ctx.span(node)[1])
-    newline = next((n for n in ("\r\n", "\n") if ctx.source.startswith(n, end)), "")
-    if not newline:
-        return Edit(end, end, "\n\n\n" + code)
-    return Edit(end + len(newline), end + len(newline), "\n\n" + code + "\n")
+    return [ctx.insert_after(plan.info.node, ctx.render("\n".join(lines), plan.info.node)), *imports]
 
 
 def _block_lines(ctx, block: cst.If, tree_at: str) -> list[str]:

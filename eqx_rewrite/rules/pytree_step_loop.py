@@ -351,9 +351,7 @@ def _variant_edit(ctx, jitted: Jitted, call, carried, variant, lib) -> Edit:
     lines.append(f"    return {', '.join(returned)}{trailing}")
     decorator = _decorator(ctx, jitted, lib)
     code = decorator + "\n" + "\n".join(lines)
-    anchor = jitted.anchor
-    end = ctx.line_end(ctx.span(anchor)[1])
-    return Edit(end, end, "\n\n\n" + ctx.render(code, anchor) if not ctx.indent_of(anchor) else "\n\n" + ctx.render(code, anchor))
+    return ctx.insert_after(jitted.anchor, ctx.render(code, jitted.anchor))
 
 
 def _param_of_argument(call: cst.Call, params: list[str]) -> dict[str, str]:

@@ -437,5 +437,4 @@ def {_converter_name(stack, new_field)}(path, like):
     stacked = {tree_map}(lambda *a: {lib('jax.numpy.stack')}(a), *arrays)
     return {lib("equinox.tree_at")}(lambda m: m.{new_field}, old, {combine}(stacked, static))
 '''
-    end = ctx.line_end(ctx.span(stack.cls.node)[1])
-    return Edit(end, end, "\n\n\n" + ctx.render(code, stack.cls.node))
+    return ctx.insert_after(stack.cls.node, ctx.render(code, stack.cls.node))
