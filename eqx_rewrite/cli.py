@@ -142,6 +142,18 @@ def _explain(code: str) -> None:
         click.echo(f"\nOption `{name}` (default {option.default!r}): {option.help}")
 
 
+def _project_files(config: Config) -> list[Path]:
+    """Every file of the project the configuration belongs to: a file's findings must not depend on
+    which other files were named (pre-commit names only the staged ones). Without a configuration
+    there is no project to speak of, and only the named files are indexed."""
+    if config.path is None:
+        return []
+    try:
+        return list(discover([config.root], config.exclude + config.extend_exclude, config.root))
+    except (FileError, OSError):
+        return []
+
+
 def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache, spec) -> int:
     roots = list(paths) or [config.root / p for p in config.src]
     try:
@@ -149,7 +161,8 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
     except FileError as exc:
         raise Failure(exc.message) from None
     show_progress = not quiet and sys.stderr.isatty() and len(files) >= PROGRESS_MIN_FILES
-    results = run(files, job, jobs, cache, _progress if show_progress else None)
+    context = _project_files(config) if paths else []
+    results = run(files, job, jobs, cache, _progress if show_progress else None, context=context)
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
     verification = _verify(results, spec) if spec is not None else None
@@ -221,7 +234,8 @@ def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, st
     if output_format in ("text", "concise") and not quiet:
         fixed = sum(r.fixes_applied for r in results if r.error is None)
         held = frozenset(str(v.path) for v in verification.verdicts if not v.verified) if verification else frozenset()
-        click.echo(summary(items, fixed, dry_run=mode == "diff", held=held), nl=False, err=to_stderr)
+        text = summary(items, fixed, dry_run=mode == "diff", held=held, failed=len(errors))
+        click.echo(text, nl=False, err=to_stderr)
     if errors:
         return EXIT_ERROR
     pending = bool(items) or (mode == "diff" and any(r.changed for r in results))

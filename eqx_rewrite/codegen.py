@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 MIN_WIDTH = 40
@@ -31,3 +32,19 @@ def import_statement(module: str, alias: str | None) -> str:
     if alias is None or alias == module:
         return f"import {module}"
     return f"import {module} as {alias}"
+
+
+def import_sort_key(statement: str) -> tuple[int, int, str]:
+    """(section, kind, module) of an import statement, in isort's default order: `__future__`,
+    the standard library, then everything else; `import x` before `from x import y`."""
+    words = statement.split()
+    kind = 1 if words and words[0] == "from" else 0
+    module = words[1] if len(words) > 1 else ""
+    top = module.partition(".")[0]
+    if top == "__future__":
+        section = 0
+    elif top in sys.stdlib_module_names:
+        section = 1
+    else:
+        section = 3 if module.startswith(".") else 2
+    return section, kind, module.lower()

@@ -175,15 +175,16 @@ class Context:
         return len(self.source.rstrip("\r\n"))
 
     def insert_after(self, node: cst.CSTNode, code: str) -> Edit:
-        """Insert rendered `code` after `node`'s last line, with the blank lines PEP 8 puts between
+        """Insert rendered `code` (its first line not yet indented) after `node`'s last line, with the blank lines PEP 8 puts between
         definitions at that depth. It goes past the line's newline, so a `delete_lines` of the
         node's last statement (which takes that newline) ends where this begins, not overlapping it."""
         end = self.line_end(self.span(node)[1])
-        blank = "\n" if self.indent_of(node) else "\n\n"
+        indent = self.indent_of(node)
+        blank = "\n" if indent else "\n\n"
         newline = next((n for n in ("\r\n", "\n", "\r") if self.source.startswith(n, end)), "")
         if not newline:  # the last line of a file without a final newline
-            return Edit(end, end, "\n" + blank + code)
-        return Edit(end + len(newline), end + len(newline), blank + code + "\n")
+            return Edit(end, end, "\n" + blank + indent + code)
+        return Edit(end + len(newline), end + len(newline), blank + indent + code + "\n")
 
     def delete_lines(self, node: cst.CSTNode) -> Edit:
         """Remove the whole lines a statement stands on, newline included."""
@@ -292,17 +293,23 @@ class Context:
         return module, alias
 
     def _import_edit(self, module: str, alias: str) -> Edit:
+        """The import, placed in the file's top-level import block where isort and ruff would sort
+        it: by section (future, standard library, the rest), `import` before `from`, then by name."""
         line = codegen.import_statement(module, alias)
-        anchor = self._import_anchor()
-        if anchor is not None:
-            _, end = self.span(anchor)
-            return Edit(end, end, "\n" + line)
-        offset = self._top_insertion_offset()
-        return Edit(offset, offset, line + "\n")
-
-    def _import_anchor(self) -> cst.SimpleStatementLine | None:
-        statements = self.index.import_statements
-        return statements[-1] if statements else None
+        block = [s for s in self.index.import_statements if any(s is b for b in self.module.body)]
+        if not block:
+            offset = self._top_insertion_offset()
+            return Edit(offset, offset, line + "\n")
+        key = codegen.import_sort_key(line)
+        keys = [codegen.import_sort_key(self.module.code_for_node(s).strip()) for s in block]
+        later = next((i for i, k in enumerate(keys) if k > key), None)
+        if later is None or (later > 0 and keys[later - 1][0] == key[0]):
+            before = block[-1] if later is None else block[later - 1]
+            end = self.line_end(self.span(before)[1])
+            gap = "\n" if codegen.import_sort_key(self.module.code_for_node(before).strip())[0] == key[0] else "\n\n"
+            return Edit(end, end, gap + line)
+        start = self.lines.starts[self.lines.position(self.span(block[later])[0]).row - 1]
+        return Edit(start, start, line + ("\n" if keys[later][0] == key[0] else "\n\n"))
 
     def _top_insertion_offset(self) -> int:
         """After a module docstring, before the first statement."""
@@ -447,7 +454,8 @@ def apply_edits(source: str, edits: list[Edit], newline: str = "\n") -> str:
     cursor = 0
     for edit in sorted(edits):
         out.append(source[cursor : edit.start])
-        out.append(edit.content.replace("\n", newline))
+        # Content may carry source text with its own newlines: normalise, never double a "\r".
+        out.append(NEWLINE.sub(newline, edit.content))
         cursor = edit.end
     out.append(source[cursor:])
     return "".join(out)

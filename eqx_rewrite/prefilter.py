@@ -142,12 +142,12 @@ class _Collector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def _iterates(self, iterable: ast.AST) -> None:
-        if isinstance(iterable, ast.Call) and _last_name(iterable.func) == "zip" and iterable.args:
-            iterable = iterable.args[0]
-        if _is_self_field(iterable):
-            self.features.iterated_self_fields.add(iterable.attr)
-        if isinstance(iterable, ast.Name):
-            self.features.iterated_names.add(iterable.id)
+        zipped = isinstance(iterable, ast.Call) and _last_name(iterable.func) in ("zip", "enumerate")
+        for each in iterable.args if zipped else [iterable]:
+            if _is_self_field(each):
+                self.features.iterated_self_fields.add(each.attr)
+            if isinstance(each, ast.Name):
+                self.features.iterated_names.add(each.id)
 
     def visit_For(self, node: ast.For) -> None:
         self._iterates(node.iter)

@@ -52,12 +52,31 @@ def jitted_functions(files: Iterable[tuple[Path, str]]) -> frozenset[tuple[str, 
     import of it ends with. Only unindented definitions count, so the regex stays one cheap pass.
     """
     found: set[tuple[str, str]] = set()
+    packages = []
     for path, text in files:
+        if path.stem == "__init__":
+            packages.append((path.parent.name, text))
         if "jit" not in text:
             continue
         module = path.parent.name if path.stem == "__init__" else path.stem
         found.update((module, decorated or assigned) for decorated, assigned in JITTED.findall(text))
-    return frozenset(found)
+    return frozenset(found | _reexported(packages, found))
+
+
+# `from .train import make_step, evaluate as ev` in a package's `__init__.py`.
+REEXPORT = re.compile(r"^from[ \t]+\.(\w+)[ \t]+import[ \t]+\(?([\w \t,\n]+?)\)?[ \t]*$", re.MULTILINE)
+
+
+def _reexported(packages: list[tuple[str, str]], found: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """A package's re-exports of jitted functions: `from pkg import make_step` reaches them too."""
+    more = set()
+    for package, text in packages:
+        for module, names in REEXPORT.findall(text):
+            for item in names.replace("\n", " ").split(","):
+                name, _, alias = item.strip().partition(" as ")
+                if (module, name.strip()) in found:
+                    more.add((package, (alias or name).strip()))
+    return more
 
 
 FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE)

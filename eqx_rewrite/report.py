@@ -58,8 +58,9 @@ def _text(items: list[Located]) -> str:
     return "".join(out)
 
 
-def summary(items: list[Located], fixed: int = 0, dry_run: bool = False, held: frozenset[str] = frozenset()) -> str:
-    """`held`: files whose fixes --verify held back; their findings are not "fixable" hints."""
+def summary(items: list[Located], fixed: int = 0, dry_run: bool = False, held: frozenset[str] = frozenset(), failed: int = 0) -> str:
+    """`held`: files whose fixes --verify held back; their findings are not "fixable" hints.
+    `failed`: files that could not be processed, which rules out "All checks passed!"."""
     held_back = sum(1 for i in items if i.filename in held)
     safe = sum(1 for i in items if i.diagnostic.fix_safety == "safe" and i.filename not in held)
     unsafe = sum(1 for i in items if i.diagnostic.fix_safety == "unsafe" and i.filename not in held)
@@ -77,8 +78,10 @@ def summary(items: list[Located], fixed: int = 0, dry_run: bool = False, held: f
         if held_back:
             extras.append(f"{held_back} held back by --verify")
         parts[-1] += f" ({', '.join(extras)})." if extras else "."
-    elif not fixed:
+    elif not fixed and not failed:
         parts.append("All checks passed!")
+    if failed:
+        parts.append(f"{failed} file{'s' * (failed != 1)} could not be processed.")
     return " ".join(parts) + "\n"
 
 

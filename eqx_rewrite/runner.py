@@ -151,11 +151,17 @@ def run(
     jobs: int | None = None,
     cache: Cache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    context: list[Path] = (),
 ) -> list[FileResult]:
+    """`context`: the project's other files, read only for what one file cannot know alone (which
+    classes are Modules, which functions are jitted)."""
     raws = [_read_bytes(p) for p in paths]
     texts = [(p, r.decode("utf-8", "replace")) for p, r in zip(paths, raws) if r is not None]
-    classes = module_class_names(text for _, text in texts)
-    jitted = jitted_functions(texts)
+    named = {p.resolve() for p in paths}
+    others = [(p, _read_bytes(p)) for p in context if p.resolve() not in named]
+    index_texts = texts + [(p, r.decode("utf-8", "replace")) for p, r in others if r is not None]
+    classes = module_class_names(text for _, text in index_texts)
+    jitted = jitted_functions(index_texts)
     job = replace(job, settings=replace(job.settings, project_module_classes=classes, project_jitted=jitted))
     results: list[FileResult | None] = [None] * len(paths)
     keys: dict[int, str] = {}

@@ -76,10 +76,26 @@ def test_an_imported_step_that_is_not_jitted_stays_quiet(tmp_path, run_cli):
     assert run_cli("--check", ".").returncode == 0
 
 
-def test_the_loop_file_alone_cannot_know_and_stays_quiet(tmp_path, run_cli):
+def test_the_loop_file_alone_outside_a_project_cannot_know_and_stays_quiet(tmp_path, run_cli):
     (tmp_path / "steps.py").write_text(STEPS)
     (tmp_path / "train.py").write_text(loop("from steps import make_step", "make_step"))
     assert run_cli("--check", "train.py").returncode == 0
+
+
+def test_in_a_project_a_file_named_alone_knows_the_rest_of_it(tmp_path, run_cli):
+    """pre-commit names only the staged files: the findings must be those of the whole project."""
+    (tmp_path / "pyproject.toml").write_text("[tool.eqx-rewrite]\n")
+    (tmp_path / "steps.py").write_text(STEPS)
+    (tmp_path / "train.py").write_text(loop("from steps import make_step", "make_step"))
+    alone = json.loads(run_cli("--check", "--output-format", "json", "train.py").stdout)
+    together = json.loads(run_cli("--check", "--output-format", "json", ".").stdout)
+    assert [f["message"] for f in alone] == [f["message"] for f in together] and len(alone) == 1
+
+
+def test_a_package_reexport_of_a_jitted_step_is_indexed():
+    files = [(Path("pkg/steps.py"), STEPS), (Path("pkg/__init__.py"), "from .steps import (\n    make_step as step,\n    plain_step,\n)\n")]
+    assert ("pkg", "step") in jitted_functions(files)
+    assert ("pkg", "plain_step") not in jitted_functions(files)
 
 
 def test_jitted_functions_are_indexed_by_module_and_name():

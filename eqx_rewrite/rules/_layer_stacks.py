@@ -34,6 +34,18 @@ class Build:
     count: cst.BaseExpression | int | None
     report: cst.CSTNode
     sequential: bool = False  # wrapped in eqx.nn.Sequential, applied by calling it
+    keys_listed: bool = False  # `keys_iter` is a Python list of keys (`key, *keys = split(...)`)
+
+    def keys_text(self, ctx, lib) -> str:
+        """The keys as one array, for `filter_vmap` (a Python list of keys is stacked first)."""
+        text = ctx.text(self.keys_iter)
+        return f"{lib('jax.numpy.stack')}({text})" if self.keys_listed else text
+
+
+@dataclass
+class SplitKeys:
+    count: cst.BaseExpression | int | None  # how many keys, when it can be told
+    listed: bool  # a Python list (star-unpacked), not an array
 
 
 @dataclass
@@ -46,6 +58,7 @@ class Site:
     carry: list[str]
     keys: cst.BaseExpression | None = None  # scanned alongside the layers (zip with keys)
     key_var: str | None = None
+    split: SplitKeys | None = None  # what is known of those keys
     field_nodes: list[cst.CSTNode] = field(default_factory=list)  # `self.lK` inside the body, per step
     replaced: cst.CSTNode | None = None  # an expression the scan's result replaces (`self.seq(x)`)
     initial: cst.BaseExpression | None = None  # the scan's initial carry, for such a site
@@ -135,11 +148,40 @@ def _sequential_argument(ctx, value: cst.BaseExpression) -> cst.BaseExpression |
 STATEFUL = frozenset({"equinox.nn.BatchNorm", "equinox.nn.SpectralNorm", "equinox.nn.StatefulLayer"})
 
 
-def _is_stateful(ctx, ctor: cst.Call) -> bool:
+def _is_stateful(ctx, ctor: cst.Call, seen: frozenset[str] = frozenset()) -> bool:
+    """A stateful layer, or a class of this file that builds one: its `eqx.nn.State` is indexed per
+    layer, which a stacked, scanned copy of the layers cannot keep."""
     name = ctx.index.qualified_name(ctor.func)
-    info = ctx.index.classes.get(dotted(ctor.func) or "")
+    local = dotted(ctor.func) or ""
+    info = ctx.index.classes.get(local)
     bases = {ctx.index.qualified_name(cst.parse_expression(b)) for b in info.bases} if info else set()
-    return name in STATEFUL or bool(bases & STATEFUL)
+    if name in STATEFUL or bases & STATEFUL:
+        return True
+    init = info.methods.get("__init__") if info and local not in seen else None
+    if init is None:
+        return False
+    return any(_is_stateful(ctx, call, seen | {local}) for call in _calls_in(init))
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Collect())
+    return found
+
+
+def threads_state(ctx, build: Build, site: Site) -> bool:
+    """The layers are stateful, or each step threads a value annotated `eqx.nn.State`."""
+    if _is_stateful(ctx, build.ctor):
+        return True
+    method = next((a for a in ctx.ancestors(site.statements[0]) if isinstance(a, cst.FunctionDef)), None)
+    params = [*method.params.params, *method.params.kwonly_params] if method else []
+    annotated = {p.name.value for p in params if p.annotation and ctx.index.qualified_name(p.annotation.annotation) == "equinox.nn.State"}
+    return bool(annotated & set(site.carry))
 
 
 def comprehension_build(ctx, scope, value: cst.BaseExpression, stmt, accepts=None) -> Build | None:
@@ -194,9 +236,10 @@ def _layer_build(ctx, init, ctor, var: str, iterable, statements, report, accept
         return _same_key_build(ctx, ctor, var, iterable, statements, report)
     if len(uses) != 1 or not (isinstance(uses[0].value, cst.Name) and uses[0].value.value == var):
         return None  # the loop variable changes more than the key: widths, rates... differ per layer
-    if not _is_split(ctx, init, iterable):
+    split = split_keys(ctx, init, iterable)
+    if split is None:
         return None
-    return Build(statements, ctor, uses[0].value, None, iterable, var, _split_count(ctx, init, iterable), report)
+    return Build(statements, ctor, uses[0].value, None, iterable, var, split.count, report, keys_listed=split.listed)
 
 
 def _constructs_module(ctx, ctor) -> bool:
@@ -214,22 +257,42 @@ def _same_key_build(ctx, ctor, var, iterable, statements, report) -> Build | Non
     return Build(statements, ctor, key, None, None, var, _literal(count) or count, report)
 
 
-def _is_split(ctx, init, node) -> bool:
-    if isinstance(node, cst.Call):
-        return ctx.index.refers_to(node.func, SPLIT)
+def split_keys(ctx, fn, node) -> SplitKeys | None:
+    """`node` provably holds keys from `jax.random.split`: the call itself, a name bound to it (as the
+    whole target, or star-unpacked: `key, *keys = split(key, n + 1)`), or a slice of those."""
+    if isinstance(node, cst.Call) and ctx.index.refers_to(node.func, SPLIT):
+        return SplitKeys(_split_count(node), False)
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice):
+        inner = split_keys(ctx, fn, node.value)
+        return None if inner is None else SplitKeys(None, inner.listed)
     if isinstance(node, cst.Name):
-        values = _local_values(init, node.value)
-        return len(values) == 1 and _is_split(ctx, init, values[0])
-    return False
+        bindings = _local_bindings(fn, node.value)
+        if len(bindings) != 1:
+            return None
+        target, value = bindings[0]
+        inner = split_keys(ctx, fn, value) if isinstance(value, cst.Call) else None
+        if inner is None or target is None:
+            return None
+        if isinstance(target, cst.Name):
+            return inner
+        return SplitKeys(_minus(inner.count, len(target.elements) - 1), True)
+    return None
 
 
-def _split_count(ctx, init, node):
-    if isinstance(node, cst.Name):
-        node = _local_values(init, node.value)[0]
+def _split_count(node: cst.Call):
     count = argument(node, 1, "num")
     if count is None:
         return 2  # jax.random.split's default
     return _literal(count) or count
+
+
+def _minus(count, others: int):
+    """`n + k` keys less the k unpacked beside the starred list."""
+    if isinstance(count, int):
+        return count - others
+    if isinstance(count, cst.BinaryOperation) and isinstance(count.operator, cst.Add) and _literal(count.right) == others:
+        return count.left
+    return None
 
 
 def _literal(node) -> int | None:
@@ -238,14 +301,26 @@ def _literal(node) -> int | None:
     return None
 
 
-def _local_values(fn: cst.FunctionDef | cst.Module, name: str) -> list[cst.BaseExpression]:
-    values = []
+def _local_bindings(fn: cst.FunctionDef | cst.Module, name: str) -> list[tuple[cst.BaseExpression | None, cst.BaseExpression]]:
+    """Top-level assignments binding `name` in `fn`, as (target, value): the target is the Name when
+    it is the whole target, the tuple when `name` is star-unpacked from it, else None (unknown)."""
+    found: list = []
     for stmt in method_statements(fn):
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Assign) and any(name in target_names(t.target) for t in small.targets):
-                    values.append(small.value)
-    return values
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not isinstance(small, cst.Assign):
+                continue
+            for t in small.targets:
+                target = t.target
+                if isinstance(target, cst.Name) and target.value == name:
+                    found.append((target, small.value))
+                elif name in target_names(target):
+                    starred = isinstance(target, (cst.Tuple, cst.List)) and any(
+                        isinstance(e, cst.StarredElement) and isinstance(e.value, cst.Name) and e.value.value == name for e in target.elements
+                    )
+                    found.append((target if starred else None, small.value))
+    return found
 
 
 def named_builds(ctx, info: ClassInfo, min_fields: int) -> list[tuple[list[str], Build]]:
@@ -326,6 +401,7 @@ def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
     parent = ctx.parent(use)
     keys = None
     loop = parent if isinstance(parent, cst.For) and parent.iter is use else None
+    layers_first = True
     if loop is None and isinstance(parent, cst.Arg):
         call = ctx.parent(parent)
         owner = ctx.parent(call)
@@ -333,19 +409,25 @@ def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
             isinstance(call, cst.Call)
             and dotted(call.func) == "zip"
             and len(call.args) == 2
-            and call.args[0] is parent
+            and not any(a.star or a.keyword for a in call.args)
             and isinstance(owner, cst.For)
             and owner.iter is call
         ):
-            loop, keys = owner, call.args[1].value
+            layers_first = call.args[0] is parent
+            loop, keys = owner, call.args[1 if layers_first else 0].value
     if loop is None:
         return None
     target = loop.target
     if keys is not None:
+        method = next((a for a in ctx.ancestors(loop) if isinstance(a, cst.FunctionDef)), None)
+        split = split_keys(ctx, method, keys) if method is not None else None
+        if split is None:
+            # Anything else zipped with the layers is per-layer data, which a scan over keys would misread.
+            return f"the loop zips per-layer values `{ctx.snippet(keys)}` with the layers"
         names = target_names(target)
         if not (isinstance(target, cst.Tuple) and len(names) == 2 and len(target.elements) == 2):
             return "the loop unpacks its target in a way the rewrite cannot keep"
-        layer_var, key_var = names
+        layer_var, key_var = names if layers_first else names[::-1]
     elif isinstance(target, cst.Name):
         layer_var, key_var = target.value, None
     else:
@@ -359,7 +441,7 @@ def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
     carry = _carry(body, exclude={layer_var, key_var})
     if not carry:
         return None  # nothing chains from one layer to the next: side by side, not a stack
-    return Site([loop], body, layer_var, carry, keys, key_var)
+    return Site([loop], body, layer_var, carry, keys, key_var, split=split if keys is not None else None)
 
 
 def sequential_call_site(ctx, use: cst.Attribute) -> Site | str | None:

@@ -185,8 +185,29 @@ def _judge_field(ctx, m: Mutation) -> None:
         m.blocker = f"`{m.field}` is a static field, which `tree_at` cannot replace; rebuild the module"
     elif known == "absent":
         m.blocker = f"`{m.field}` is not a field of `{m.target_class}`"
+    elif known is None and _replaces_method(ctx, m):
+        m.blocker = f"`{m.field}` of `{m.target_class}` may be a method, which `tree_at` cannot replace"
     elif known is None:
         m.risk = f"`{m.field}` is not known to be a dynamic field of `{m.target_class}`"
+
+
+def _replaces_method(ctx, m: Mutation) -> bool:
+    """Monkey-patching rather than surgery: a dunder name (never a field), or a function put in
+    place of an attribute of a class defined elsewhere (a bound method there)."""
+    if m.field.startswith("__") and m.field.endswith("__"):
+        return True
+    value = m.value
+    if isinstance(value, cst.Lambda):
+        return True
+    if isinstance(value, cst.Call) and ctx.index.qualified_name(value.func) in ("types.MethodType", "functools.partial"):
+        return True
+    return isinstance(value, cst.Name) and value.value in _local_functions(ctx, m.node)
+
+
+def _local_functions(ctx, node: cst.CSTNode) -> set[str]:
+    scope = _scope(ctx, node)
+    body = scope.body.body if isinstance(scope, cst.FunctionDef) and isinstance(scope.body, cst.IndentedBlock) else getattr(scope, "body", [])
+    return {s.name.value for s in body if isinstance(s, cst.FunctionDef)}
 
 
 def _field_kind(ctx, class_name: str, field: str, seen: frozenset[str] = frozenset()) -> str | None:

@@ -280,7 +280,7 @@ def _fix(ctx, ensemble: Ensemble, safety: Safety) -> Fix:
     build = ensemble.build
     vmap = lib("equinox.filter_vmap")
     make = f"lambda {build.loop_var}: {ctx.text(build.ctor)}"
-    construction = f"{ensemble.name} = {vmap}({make})({ctx.text(build.keys_iter)})"
+    construction = f"{ensemble.name} = {vmap}({make})({build.keys_text(ctx, lib)})"
     edits = [ctx.replace(ensemble.statement, ctx.render(construction, ensemble.statement))]
     replacements = []
     for evaluation in ensemble.evaluations:

@@ -18,6 +18,7 @@ from ._layer_stacks import (
     loop_site,
     named_builds,
     sequential_call_site,
+    threads_state,
 )
 from ._names import fresh, is_len_of, names_in
 
@@ -92,7 +93,9 @@ class UnrolledLayers(Rule):
     code = "EQX001"
     name = "scan-over-layers"
     summary = "identical layers applied one by one; stack with `filter_vmap`, apply with `lax.scan`"
-    needles = ("__init__", r"\bin\s+(?:zip\()?self\.\w+|self\.[A-Za-z_]\w*?\d+\(|Sequential")
+    # A loop over a field (however it is wrapped: zip, enumerate, range(len(...))), a numbered field
+    # called, or a Sequential: no more than a line's words, so no wrapping hides a stack.
+    needles = ("__init__", r"\bin\b[^\n]*\bself\.\w+|self\.[A-Za-z_]\w*?\d+\(|Sequential")
 
     needs_module = True
     changes_layout = True
@@ -152,7 +155,9 @@ def _classify_uses(ctx, stack: Stack) -> bool:
             site = sequential_call_site(ctx, use)
         else:
             site = loop_site(ctx, use)
-        if isinstance(site, Site):
+        if isinstance(site, Site) and threads_state(ctx, stack.build, site) and stack.blocker is None:
+            stack.blocker = "the layers thread an `eqx.nn.State`, which a scan over stacked layers cannot index per layer"
+        elif isinstance(site, Site):
             stack.sites.append(site)
             _check_temporaries(ctx, stack, site)
         elif site is None and _is_loop_iter(ctx, use):
@@ -288,11 +293,11 @@ def _constructor_lambda(ctx, build: Build) -> str:
 
 
 def _keys_text(ctx, build: Build, lib) -> str:
+    if build.keys_iter is not None:
+        return build.keys_text(ctx, lib)
     stack_fn = lib("jax.numpy.stack")
     if build.layer_keys is not None:
         return f"{stack_fn}([{', '.join(ctx.text(k) for k in build.layer_keys)}])"
-    if build.keys_iter is not None:
-        return ctx.text(build.keys_iter)
     count = build.count if isinstance(build.count, int) else ctx.text(build.count)
     return f"{stack_fn}([{ctx.text(build.key_arg)}] * {count})"
 
@@ -328,6 +333,8 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib, len_texts: di
     if site.keys is not None:
         keys_text, keys_moved = _text_with(ctx, site.keys, stack.lens, local_len)
         moved |= keys_moved
+        if site.split is not None:
+            keys_text, moved = _zipped_keys(ctx, stack, site, keys_text, count, lib, moved)
         if site.replaced is not None:
             keys_text, moved = _sequential_keys(site, keys_text, count, lib), moved | {"sequential"}
         xs = f"({dynamic}, {keys_text})"
@@ -349,6 +356,20 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib, len_texts: di
         return Edit(start, end, rendered + "\n" + ctx.indent_of(statement) + rest), moved
     end = ctx.line_end(ctx.span(site.statements[-1])[1])
     return Edit(start, end, rendered), moved
+
+
+def _zipped_keys(ctx, stack: Stack, site: Site, keys_text: str, count: str, lib, moved: set) -> tuple[str, set]:
+    """The zipped keys as one array of exactly one key per layer: a list is stacked, and keys that
+    may outnumber the layers (zip stops at the shorter) are cut to the layer count."""
+    if site.split.listed:
+        keys_text = f"{lib('jax.numpy.stack')}({keys_text})"
+    split_count = site.split.count
+    per_layer = (isinstance(split_count, cst.Call) and any(split_count is c for c in stack.lens)) or (
+        isinstance(split_count, int) and split_count == stack.build.count
+    )
+    if per_layer:
+        return keys_text, moved
+    return f"{keys_text}[:{count}]", moved | {"count"}
 
 
 def _expression_step(site: Site, carry: str) -> str:

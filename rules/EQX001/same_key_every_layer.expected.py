@@ -3,9 +3,9 @@
 # behaviour: kept
 # Every layer is built from the same key, so all start identical; the rewrite keeps that.
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
-import jax
 
 
 class Repeated(eqx.Module):

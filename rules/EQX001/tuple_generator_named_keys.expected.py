@@ -3,9 +3,9 @@
 # behaviour: kept
 # A tuple built from a generator over a keys variable; `len(self.layers)` becomes a static count.
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
-import jax
 
 
 class Tower(eqx.Module):

@@ -3,9 +3,9 @@
 # behaviour: kept
 # The loop carries two values: the activation and a running penalty.
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
-import jax
 
 
 class Net(eqx.Module):

@@ -3,9 +3,9 @@
 # behaviour: kept
 # `step = eqx.filter_jit(_step)`, called in the inner loop of an epoch loop, with jit options kept.
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
-import jax
 
 
 def _step(model, x):
@@ -17,16 +17,16 @@ step = eqx.filter_jit(_step, donate="none")
 
 
 @eqx.filter_jit(donate="none")
-def step_flat(treedefs, flat_model, x):
+def step_flat(treedefs, model, x):
     """`step` on flattened state, for a loop that keeps its state flat (eqx-rewrite EQX002)."""
-    model = jax.tree_util.tree_unflatten(treedefs[0], flat_model)
-    model, total = step(model, x)
-    flat_model, treedef_model = jax.tree_util.tree_flatten(model)
+    model = jax.tree_util.tree_unflatten(treedefs[0], model)
+    results = step(model, x)
+    model, treedef_model = jax.tree_util.tree_flatten(results[0])
     if (treedef_model,) != treedefs:
         raise ValueError(
             "`step` changed the structure of its state; it cannot run on flattened leaves"
         )
-    return flat_model, total
+    return (model, results[1])
 
 
 def run():

@@ -19,18 +19,18 @@ def make_step(model, opt_state, x, y):
 
 
 @eqx.filter_jit
-def make_step_flat(treedefs, flat_model, flat_opt_state, x, y):
+def make_step_flat(treedefs, model, opt_state, x, y):
     """`make_step` on flattened state, for a loop that keeps its state flat (eqx-rewrite EQX002)."""
-    model = jax.tree_util.tree_unflatten(treedefs[0], flat_model)
-    opt_state = jax.tree_util.tree_unflatten(treedefs[1], flat_opt_state)
-    model, opt_state, loss = make_step(model, opt_state, x, y)
-    flat_model, treedef_model = jax.tree_util.tree_flatten(model)
-    flat_opt_state, treedef_opt_state = jax.tree_util.tree_flatten(opt_state)
+    model = jax.tree_util.tree_unflatten(treedefs[0], model)
+    opt_state = jax.tree_util.tree_unflatten(treedefs[1], opt_state)
+    results = make_step(model, opt_state, x, y)
+    model, treedef_model = jax.tree_util.tree_flatten(results[0])
+    opt_state, treedef_opt_state = jax.tree_util.tree_flatten(results[1])
     if (treedef_model, treedef_opt_state) != treedefs:
         raise ValueError(
             "`make_step` changed the structure of its state; it cannot run on flattened leaves"
         )
-    return flat_model, flat_opt_state, loss
+    return (model, opt_state, results[2])
 
 
 def run():

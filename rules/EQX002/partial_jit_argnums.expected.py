@@ -4,34 +4,37 @@
 # functools.partial(jax.jit, static_argnums=...) : positions shift by one in the flat variant.
 from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jax.random as jr
 
 
 @partial(jax.jit, static_argnums=(2,))
-def update(state, x, power):
-    return {"acc": state["acc"] + x**power, "count": state["count"] + 1}
+def update(model, x, power):
+    grads = jax.grad(lambda m: jnp.sum(m(x) ** power))(model)
+    return jax.tree_util.tree_map(lambda p, g: p - 0.01 * g, model, grads)
 
 
 @partial(jax.jit, static_argnums=(0, 3))
-def update_flat(treedefs, flat_state, x, power):
+def update_flat(treedefs, model, x, power):
     """`update` on flattened state, for a loop that keeps its state flat (eqx-rewrite EQX002)."""
-    state = jax.tree_util.tree_unflatten(treedefs[0], flat_state)
-    state = update(state, x, power)
-    flat_state, treedef_state = jax.tree_util.tree_flatten(state)
-    if (treedef_state,) != treedefs:
+    model = jax.tree_util.tree_unflatten(treedefs[0], model)
+    results = update(model, x, power)
+    model, treedef_model = jax.tree_util.tree_flatten(results)
+    if (treedef_model,) != treedefs:
         raise ValueError(
             "`update` changed the structure of its state; it cannot run on flattened leaves"
         )
-    return flat_state
+    return model
 
 
 def run():
-    state = {"acc": jnp.zeros(2), "count": jnp.zeros((), jnp.int32)}
-    flat_state, treedef_state = jax.tree_util.tree_flatten(state)
+    model = eqx.nn.Linear(2, 2, key=jr.PRNGKey(0))
+    flat_model, treedef_model = jax.tree_util.tree_flatten(model)
     for i in range(5):
-        flat_state = update_flat(
-            (treedef_state,), flat_state, jnp.array([1.0, 2.0]) * i, 2
+        flat_model = update_flat(
+            (treedef_model,), flat_model, jnp.array([1.0, 2.0]) * i, 2
         )
-    state = jax.tree_util.tree_unflatten(treedef_state, flat_state)
-    return state
+    model = jax.tree_util.tree_unflatten(treedef_model, flat_model)
+    return model

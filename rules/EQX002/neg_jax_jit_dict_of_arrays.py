@@ -1,7 +1,6 @@
-# expect: EQX002
-# fix: safe
-# behaviour: kept
-# jax.jit on a dict of arrays, a while loop, and an evaluation every few steps that reads the state.
+# expect: none
+# jax.jit on a plain dict of arrays: flattening it saves nothing (measured 1.01x per step at 10
+# leaves, 0.89x at 100), so the loop is not reported.
 import jax
 import jax.numpy as jnp
 
