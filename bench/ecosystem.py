@@ -226,7 +226,7 @@ def run_tool(source: Path, root: Path, *args: str) -> subprocess.CompletedProces
 
 def check(source: Path, root: Path) -> Run:
     started = time.perf_counter()
-    done = run_tool(source, root, "--output-format", "json", "--config", str(_empty_config()))
+    done = run_tool(source, root, "--output-format", "json", "--config", str(_empty_config(root)))
     run = Run(seconds=time.perf_counter() - started)
     run.errors = [line for line in done.stderr.splitlines() if "internal error" in line or "Traceback" in line]
     for item in json.loads(done.stdout or "[]"):
@@ -248,9 +248,10 @@ def _digest(value) -> str:
     return hashlib.sha1(json.dumps(value, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def _empty_config() -> Path:
-    """The repositories' own settings (if any) are not ours to apply: every rule, defaults."""
-    path = Path(tempfile.gettempdir()) / "eqx-eco-pyproject.toml"
+def _empty_config(root: Path) -> Path:
+    """The repositories' own settings (if any) are not ours to apply: every rule, defaults. It lies
+    in the tree, because the configuration's folder is the project the tool indexes."""
+    path = root / ".eqx-rewrite-ecosystem.toml"
     path.write_text("[tool.eqx-rewrite]\n")
     return path
 
@@ -266,10 +267,12 @@ class FixCheck:
 def fix_check(source: Path, root: Path, before: Run) -> FixCheck:
     """`--fix --unsafe-fixes` on a copy: every changed file must parse, and fixing again changes nothing."""
     result = FixCheck()
+    if not any(f["fix"] for f in before.findings):
+        return result  # nothing to apply: the tree cannot change
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "tree"
         shutil.copytree(root, copy, symlinks=True)
-        config = str(_empty_config())
+        config = str(_empty_config(copy))
         run_tool(source, copy, "--fix", "--unsafe-fixes", "--config", config)
         after = check(source, copy)
         remaining = Counter((f["code"]) for f in after.findings if f["fix"])
@@ -306,12 +309,9 @@ def _parses(path: Path) -> bool:
 
     text = path.read_text(encoding="utf-8")
     try:
-        if path.suffix == ".ipynb":
-            for cell in notebooks.read(text).cells:
-                libcst.parse_module(notebooks.without_magics(cell.source))
-        else:
-            libcst.parse_module(text)
-    except Exception:
+        # A notebook's code cells, magics held by placeholders, as the tool itself parses them.
+        libcst.parse_module(notebooks.load(text).module if path.suffix == ".ipynb" else text)
+    except (libcst.ParserSyntaxError, notebooks.NotebookError):
         return False
     return True
 

@@ -35,6 +35,7 @@ class Features:
     iterated_names: set[str] = field(default_factory=set)  # names a loop or comprehension iterates
     init_kwargs_default_none: bool = False
     mutates: bool = False  # object.__setattr__, x.__dict__[...] =, vars(x)[...] =, replace(...)
+    calls_tree_at: bool = False  # `tree_at(...)`, however it is reached
     scan_bodies: list[ast.AST] = field(default_factory=list)  # `scan(body, init_name, ...)`'s body
     functions: dict[str, list[ast.FunctionDef]] = field(default_factory=dict)
     # Functions imported here that another file of the run compiles with jit (EQX002 reports those).
@@ -247,6 +248,8 @@ class _Collector(ast.NodeVisitor):
             init = node.args[1] if len(node.args) > 1 else keywords.get("init")
             if isinstance(init, ast.Name) and isinstance(body, (ast.Name, ast.Lambda)):
                 self.features.scan_bodies.append(body)
+        if name == "tree_at":
+            self.features.calls_tree_at = True
         if name is not None and NUMBERED.match(name) and _is_self_field(node.func):
             self.features.calls_numbered_self_field = True
         self.generic_visit(node)

@@ -21,3 +21,15 @@ def string_value(node: cst.BaseExpression | None) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call inside `node`, nested ones included."""
+    found: list[cst.Call] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Collect())
+    return found

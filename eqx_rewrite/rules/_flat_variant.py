@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..rule import Edit, Fix, Safety
-from ._names import fresh
+from ._names import all_params, fresh, names_in, target_name_nodes
 from ._scopes import Scope
 
 FILTER_JIT = "equinox.filter_jit"
@@ -151,15 +151,9 @@ def _clash(step: StepCall, spelled: dict[str, str]) -> str | None:
     """A parameter of the step that would shadow a name the variant's body needs."""
     fn = step.jitted.function
     heads = {s.partition(".")[0] for s in spelled.values()} | {step.jitted.name}
-    names = {p.name.value for p in _all_params(fn.params)}
+    names = {p.name.value for p in all_params(fn.params)}
     shadowed = heads & names
     return f"the step's parameter `{sorted(shadowed)[0]}` would shadow a name its flat variant needs" if shadowed else None
-
-
-def _all_params(params: cst.Parameters) -> list[cst.Param]:
-    found = [*params.posonly_params, *params.params, *params.kwonly_params]
-    found += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-    return found
 
 
 # --- the variant -----------------------------------------------------------------------------
@@ -204,7 +198,7 @@ def _same_code(a: str, b: str) -> bool:
 def _variant_code(ctx, step: StepCall, name: str, params: dict[str, str], paths: dict[str, Path], lib, spelled) -> str:
     jitted = step.jitted
     fn = jitted.function
-    used = {p.name.value for p in _all_params(fn.params)}
+    used = {p.name.value for p in all_params(fn.params)}
     treedefs = fresh(used, "treedefs")
     results = fresh(used, "results")
     carried = step.carried
@@ -329,10 +323,10 @@ def _call_edit(ctx, step: StepCall, flat, treedef, variant: str, spelled) -> Edi
     carried = set(step.carried)
     replacements: dict[int, cst.BaseExpression] = {}
     state_args = {id(a.value) for a in step.call.args if isinstance(a.value, cst.Name) and a.value.value in carried and not a.star}
-    for name in _names_read(step.call):
+    for name in names_in(step.call).loads:
         if name.value in carried:
             replacements[id(name)] = cst.Name(flat[name.value]) if id(name) in state_args else _unflattened(name.value, flat, treedef, spelled)
-    for name in _names_read(step.assign.targets[0].target):
+    for name in target_name_nodes(step.assign.targets[0].target):
         if name.value in carried:
             replacements[id(name)] = cst.Name(flat[name.value])
     call = step.call.visit(_Replace(replacements))
@@ -341,26 +335,6 @@ def _call_edit(ctx, step: StepCall, flat, treedef, variant: str, spelled) -> Edi
     target = step.assign.targets[0].target.visit(_Replace(replacements))
     text = cst.Module([]).code_for_node(cst.Assign([cst.AssignTarget(target)], call))
     return ctx.replace(step.assign, ctx.render(text, ctx.parent(step.assign)))
-
-
-def _names_read(node: cst.CSTNode) -> list[cst.Name]:
-    """The Name nodes of `node` that are variables (not attribute names or keywords)."""
-    found: list[cst.Name] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
-            return False
-
-    node.visit(Collect())
-    return found
 
 
 def _read_edits(ctx, step: StepCall, flat, treedef, spelled) -> list[Edit]:

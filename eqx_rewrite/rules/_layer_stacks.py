@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..index import ClassInfo, dotted
-from ._calls import argument
-from ._names import assigns_empty_list, names_in, target_names
+from ._calls import argument, calls_in
+from ._names import assigns_empty_list, fresh, names_in, target_names
 
 SPLIT = "jax.random.split"
 COLLECTING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
@@ -34,11 +34,12 @@ class Build:
     count: cst.BaseExpression | int | None
     report: cst.CSTNode
     sequential: bool = False  # wrapped in eqx.nn.Sequential, applied by calling it
-    keys_listed: bool = False  # `keys_iter` is a Python list of keys (`key, *keys = split(...)`)
+    keys_listed: bool = False  # the keys are a Python list (`key, *keys = split(...)`)
+    keys_slice: str | None = None  # the layers' keys taken by index: `keys[1:n + 1]`
 
     def keys_text(self, ctx, lib) -> str:
         """The keys as one array, for `filter_vmap` (a Python list of keys is stacked first)."""
-        text = ctx.text(self.keys_iter)
+        text = self.keys_slice or ctx.text(self.keys_iter)
         return f"{lib('jax.numpy.stack')}({text})" if self.keys_listed else text
 
 
@@ -160,18 +161,7 @@ def _is_stateful(ctx, ctor: cst.Call, seen: frozenset[str] = frozenset()) -> boo
     init = info.methods.get("__init__") if info and local not in seen else None
     if init is None:
         return False
-    return any(_is_stateful(ctx, call, seen | {local}) for call in _calls_in(init))
-
-
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    node.visit(Collect())
-    return found
+    return any(_is_stateful(ctx, call, seen | {local}) for call in calls_in(init))
 
 
 def threads_state(ctx, build: Build, site: Site) -> bool:
@@ -234,12 +224,61 @@ def _layer_build(ctx, init, ctor, var: str, iterable, statements, report, accept
     uses = [a for a in ctor.args if names_in(a.value).reads(var)]
     if not uses:
         return _same_key_build(ctx, ctor, var, iterable, statements, report)
+    if len(uses) == 1 and isinstance(uses[0].value, cst.Subscript):
+        return _indexed_key_build(ctx, init, ctor, uses[0].value, var, iterable, statements, report)
     if len(uses) != 1 or not (isinstance(uses[0].value, cst.Name) and uses[0].value.value == var):
         return None  # the loop variable changes more than the key: widths, rates... differ per layer
     split = split_keys(ctx, init, iterable)
     if split is None:
         return None
     return Build(statements, ctor, uses[0].value, None, iterable, var, split.count, report, keys_listed=split.listed)
+
+
+def _indexed_key_build(ctx, init, ctor, key_arg: cst.Subscript, var: str, iterable, statements, report) -> Build | None:
+    """`[Block(key=keys[i + c]) for i in range(n)]` over split keys: the layers' keys are the slice
+    `keys[c:n + c]`, in order."""
+    if not (len(key_arg.slice) == 1 and isinstance(key_arg.slice[0].slice, cst.Index)):
+        return None
+    offset = _offset_of(key_arg.slice[0].slice.value, var)
+    split = split_keys(ctx, init, key_arg.value)
+    bounds = _range_bounds(iterable)
+    if offset is None or split is None or bounds is None:
+        return None
+    low, high = bounds
+    start = _plus(low, offset)
+    stop = _plus(high, offset)
+    keys = f"{ctx.text(key_arg.value)}[{start if start != '0' else ''}:{stop}]"
+    count = _literal(iterable.args[-1].value) if len(iterable.args) == 1 else None
+    return Build(statements, ctor, key_arg, None, None, var, count if count is not None else iterable.args[-1].value if len(iterable.args) == 1 else None, report, keys_listed=split.listed, keys_slice=keys)
+
+
+def _offset_of(index: cst.BaseExpression, var: str) -> int | None:
+    """`i` -> 0, `i + 3` / `3 + i` -> 3: a constant offset from the loop variable."""
+    if isinstance(index, cst.Name) and index.value == var:
+        return 0
+    if isinstance(index, cst.BinaryOperation) and isinstance(index.operator, cst.Add):
+        for name, number in ((index.left, index.right), (index.right, index.left)):
+            if isinstance(name, cst.Name) and name.value == var and _literal(number) is not None:
+                return _literal(number)
+    return None
+
+
+def _range_bounds(iterable) -> tuple[str, str] | None:
+    """`range(n)` -> ("0", "n"), `range(a, b)` -> ("a", "b"), as source text."""
+    if not (isinstance(iterable, cst.Call) and dotted(iterable.func) == "range" and 1 <= len(iterable.args) <= 2):
+        return None
+    if any(a.star or a.keyword for a in iterable.args):
+        return None
+    texts = [cst.Module([]).code_for_node(a.value) for a in iterable.args]
+    return ("0", texts[0]) if len(texts) == 1 else (texts[0], texts[1])
+
+
+def _plus(text: str, offset: int) -> str:
+    if offset == 0:
+        return text
+    if text.isdigit():
+        return str(int(text) + offset)
+    return f"{text} + {offset}"
 
 
 def _constructs_module(ctx, ctor) -> bool:
@@ -415,10 +454,21 @@ def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
         ):
             layers_first = call.args[0] is parent
             loop, keys = owner, call.args[1 if layers_first else 0].value
+        elif isinstance(call, cst.Call) and dotted(call.func) == "enumerate" and isinstance(owner, cst.For) and owner.iter is call:
+            loop = owner
+    field_nodes: list[cst.CSTNode] = []
     if loop is None:
-        return None
+        indexed = _indexed_loop(ctx, use)
+        if isinstance(indexed, str) or indexed is None:
+            return indexed
+        loop, field_nodes = indexed
     target = loop.target
-    if keys is not None:
+    enumerated = _enumerated(loop, use)
+    if enumerated is not None:
+        layer_var, key_var = enumerated
+    elif field_nodes:
+        layer_var, key_var = fresh(names_in(loop).bound | {n.value for n in names_in(loop).loads}, "layer"), None
+    elif keys is not None:
         method = next((a for a in ctx.ancestors(loop) if isinstance(a, cst.FunctionDef)), None)
         split = split_keys(ctx, method, keys) if method is not None else None
         if split is None:
@@ -435,13 +485,57 @@ def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
     if loop.orelse is not None:
         return "the loop has an `else` clause"
     body = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else [loop.body]
+    if enumerated is not None and any(names_in(s).reads(enumerated[1]) for s in body):
+        return f"the loop body uses the layer index `{enumerated[1]}`"
     problem = _body_problem(body, layer_var, key_var)
     if problem:
         return problem
-    carry = _carry(body, exclude={layer_var, key_var})
+    carry = _carry(body, exclude={layer_var, key_var, *( [target.value] if field_nodes else [])})
     if not carry:
         return None  # nothing chains from one layer to the next: side by side, not a stack
-    return Site([loop], body, layer_var, carry, keys, key_var, split=split if keys is not None else None)
+    key_var = None if enumerated is not None else key_var
+    return Site([loop], body, layer_var, carry, keys, key_var, field_nodes=field_nodes, split=split if keys is not None else None)
+
+
+def _enumerated(loop: cst.For, use: cst.Attribute) -> tuple[str, str] | None:
+    """`for i, layer in enumerate(self.f)`: (layer, index) names."""
+    call = loop.iter
+    if not (isinstance(call, cst.Call) and dotted(call.func) == "enumerate" and len(call.args) == 1 and call.args[0].value is use):
+        return None
+    names = target_names(loop.target)
+    if isinstance(loop.target, cst.Tuple) and len(loop.target.elements) == 2 and len(names) == 2:
+        return names[1], names[0]
+    return None
+
+
+def _indexed_loop(ctx, use: cst.Attribute) -> tuple[cst.For, list[cst.CSTNode]] | str | None:
+    """`for i in range(len(self.f)): ... self.f[i] ...`: the loop, and every `self.f[i]` in it (the
+    layer of the step)."""
+    subscript = ctx.parent(use)
+    if not (isinstance(subscript, cst.Subscript) and len(subscript.slice) == 1 and isinstance(subscript.slice[0].slice, cst.Index)):
+        return None
+    index = subscript.slice[0].slice.value
+    loop = next((a for a in ctx.ancestors(use) if isinstance(a, (cst.For, cst.FunctionDef))), None)
+    if not (isinstance(loop, cst.For) and isinstance(index, cst.Name) and isinstance(loop.target, cst.Name) and loop.target.value == index.value):
+        return None
+    header = loop.iter
+    ranges_len = (
+        isinstance(header, cst.Call) and dotted(header.func) == "range" and len(header.args) == 1
+        and isinstance(header.args[0].value, cst.Call) and dotted(header.args[0].value.func) == "len"
+        and len(header.args[0].value.args) == 1 and _same_field(header.args[0].value.args[0].value, use)
+    )
+    if not ranges_len:
+        return None
+    var = loop.target.value
+    reads = [n for n in names_in(loop.body).loads if n.value == var]
+    layers = [ctx.parent(ctx.parent(ctx.parent(n))) for n in reads]  # Name -> Index -> SubscriptElement -> Subscript
+    if not all(isinstance(s, cst.Subscript) and _same_field(s.value, use) for s in layers):
+        return f"the loop uses the layer index `{var}` for more than picking the layer"
+    return loop, layers
+
+
+def _same_field(node: cst.CSTNode, use: cst.Attribute) -> bool:
+    return self_attribute(node) is not None and self_attribute(node) == use.attr.value
 
 
 def sequential_call_site(ctx, use: cst.Attribute) -> Site | str | None:

@@ -39,12 +39,13 @@ def function_names(fn: cst.FunctionDef | cst.Lambda) -> Names:
 
 
 def param_names(fn: cst.FunctionDef | cst.Lambda) -> list[str]:
-    p = fn.params
-    params = [*p.posonly_params, *p.params, *p.kwonly_params]
-    for star in (p.star_arg, p.star_kwarg):
-        if isinstance(star, cst.Param):
-            params.append(star)
-    return [param.name.value for param in params]
+    return [param.name.value for param in all_params(fn.params)]
+
+
+def all_params(params: cst.Parameters) -> list[cst.Param]:
+    """Every parameter, `*args` and `**kwargs` included."""
+    found = [*params.posonly_params, *params.params, *params.kwonly_params]
+    return found + [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
 
 
 def positional_params(fn: cst.FunctionDef | cst.Lambda) -> list[cst.Param]:
@@ -52,16 +53,33 @@ def positional_params(fn: cst.FunctionDef | cst.Lambda) -> list[cst.Param]:
 
 
 def target_names(target: cst.BaseExpression) -> list[str]:
+    return [n.value for n in target_name_nodes(target)]
+
+
+def target_name_nodes(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names an assignment target binds (not the bases of its attributes or subscripts)."""
     if isinstance(target, cst.Name):
-        return [target.value]
+        return [target]
     if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in target_names(el.value)]
+        return [n for el in target.elements for n in target_name_nodes(el.value)]
     if isinstance(target, cst.StarredElement):
-        return target_names(target.value)
+        return target_name_nodes(target.value)
     return []
 
 
-class _NameCollector(cst.CSTVisitor):
+class VariableVisitor(cst.CSTVisitor):
+    """Visits only what names variables: an attribute's name and a keyword argument's name do not."""
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+class _NameCollector(VariableVisitor):
     def __init__(self) -> None:
         self.names = Names()
 
@@ -84,14 +102,6 @@ class _NameCollector(cst.CSTVisitor):
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.loads.append(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
 
     def visit_Param(self, node: cst.Param) -> bool:
         self.names.bound.add(node.name.value)

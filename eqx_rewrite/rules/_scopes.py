@@ -18,6 +18,8 @@ from typing import Iterator
 
 import libcst as cst
 
+from ._names import VariableVisitor, all_params
+
 # Calls through which a scope's locals (or globals) can be read or written without naming them.
 INTROSPECTION = frozenset({"locals", "vars", "globals", "eval", "exec", "_getframe", "currentframe"})
 ScopeNode = cst.Module | cst.FunctionDef | cst.Lambda | cst.ClassDef
@@ -92,7 +94,7 @@ class Scopes:
         return self._of[id(node)]
 
 
-class _Walker(cst.CSTVisitor):
+class _Walker(VariableVisitor):
     def __init__(self, scopes: Scopes):
         self.scopes = scopes
         self.stack = [scopes.module_scope]
@@ -129,21 +131,21 @@ class _Walker(cst.CSTVisitor):
     # --- scopes ------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self._visit(*node.decorators, node.returns)
-        for param in _params(node.params):
+        for param in all_params(node.params):
             self._visit(param.default, param.annotation)
         self._bind(node.name.value, node)
         self._push(node)
-        for param in _params(node.params):
+        for param in all_params(node.params):
             self._bind(param.name.value, param)
         node.body.visit(self)
         self.stack.pop()
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
-        for param in _params(node.params):
+        for param in all_params(node.params):
             self._visit(param.default)
         self._push(node)
-        for param in _params(node.params):
+        for param in all_params(node.params):
             self._bind(param.name.value, param)
         node.body.visit(self)
         self.stack.pop()
@@ -259,24 +261,9 @@ class _Walker(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         self.current.loads.append(node)
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
-
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
         if name in INTROSPECTION:
             self.current.introspection.append(node)
 
-
-def _params(params: cst.Parameters) -> list[cst.Param]:
-    found = [*params.posonly_params, *params.params, *params.kwonly_params]
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            found.append(star)
-    return found

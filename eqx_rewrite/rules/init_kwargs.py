@@ -9,6 +9,8 @@ import libcst as cst
 
 from ..index import ClassInfo, dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
+from ._calls import calls_in
+from ._init_only import InitOnly
 from ._layer_stacks import assigned_self_field, first_assignments, method_statements, self_attribute
 from ._names import fresh, names_in, param_names, target_names
 from ._uniform_init import Uniform, uniform_form, uniform_lines
@@ -95,9 +97,14 @@ class InitKwargs(Rule):
 
     needs_module = True
 
+    @classmethod
+    def may_match_text(cls, source: str, settings) -> bool:
+        # The `None`-guarded form by its needles; any other init-only argument ends in a tree_at.
+        return "tree_at" in source or super().may_match_text(source, settings)
+
     @staticmethod
     def candidate(f) -> bool:
-        return f.init_kwargs_default_none
+        return f.init_kwargs_default_none or f.calls_tree_at
 
     def check(self, ctx) -> Iterator[Finding]:
         plans = _plans(ctx)
@@ -114,6 +121,35 @@ class InitKwargs(Rule):
                     forward.callee.forwarded_from.remove(plan)
                     if not forward.callee.forwarded_from:
                         queue.append(forward.callee)
+        covered = {id(p.init) for p in plans.values() if p is not None}
+        yield from _unguarded_findings(ctx, covered)
+
+
+def _unguarded_findings(ctx, covered: set[int]) -> Iterator[Finding]:
+    """Init-only arguments the fix cannot move: applied without a `None` guard, with a default that
+    takes effect, through a helper, or into layers it cannot follow. Moving them out of the
+    constructor would change every construction relying on the default: reported, not fixed."""
+    init_only = InitOnly(ctx)
+    constructors = [(f"`{c.name}.__init__`", c.methods["__init__"]) for c in ctx.index.module_classes() if "__init__" in c.methods]
+    # A function that builds no Module but is handed one is the helper form itself, not a factory.
+    factories = [(f"`{name}`", fn) for name, fn in ctx.index.functions.items() if _constructs_a_module(ctx, fn)]
+    for label, fn in constructors + factories:
+        if id(fn) in covered:
+            continue
+        params = init_only.params(fn)
+        if params:
+            names = ", ".join(f"`{p}`" for p in params)
+            yield ctx.finding(
+                fn,
+                f"{label} takes arguments ({names}) only to initialise sublayer parameters with `eqx.tree_at` "
+                "(directly, or through the layers and helpers it hands them to); build the model plainly and apply "
+                "them from outside with `eqx.tree_at`; no fix: they are not all `None`-guarded initialisers, so "
+                "moving them out would change what constructions relying on their defaults build",
+            )
+
+
+def _constructs_a_module(ctx, fn: cst.FunctionDef) -> bool:
+    return any(ctx.index.constructed_module(call) is not None for call in calls_in(fn.body))
 
 
 @dataclass

@@ -8,7 +8,7 @@ from ..index import dotted
 from ..project import imports_jitted
 from ..rule import Finding, Rule, register
 from ._flat_variant import FILTER_JIT, JAX_JIT, Jitted, StepCall, flat_loop_fix, unsupported_jit_options
-from ._names import target_names
+from ._names import target_name_nodes, target_names
 from ._scopes import Scope, Scopes
 
 PARTIALS = ("functools.partial",)
@@ -390,22 +390,12 @@ def _problem(ctx, step: StepCall) -> str | None:
 
 
 def _rebound_in_loop(ctx, step: StepCall) -> str | None:
-    targets = {id(n) for n in _target_name_nodes(step.assign.targets[0].target)}
+    targets = {id(n) for n in target_name_nodes(step.assign.targets[0].target)}
     for name in step.carried:
         for site in step.scope.bindings.get(name, []):
             if id(site) not in targets and ctx.is_inside(site, step.loop):
                 return name
     return None
-
-
-def _target_name_nodes(target: cst.BaseExpression) -> list[cst.Name]:
-    if isinstance(target, cst.Name):
-        return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in _target_name_nodes(el.value)]
-    if isinstance(target, cst.StarredElement):
-        return _target_name_nodes(target.value)
-    return []
 
 
 def _deferred_reader(ctx, step: StepCall) -> str | None:

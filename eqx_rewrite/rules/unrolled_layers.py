@@ -5,6 +5,8 @@ from typing import Iterator
 
 import libcst as cst
 
+from ..index import dotted
+
 from ..rule import Edit, Finding, Fix, Option, Rule, Safety, register
 from ._layer_stacks import (
     Build,
@@ -144,8 +146,10 @@ def _classify_uses(ctx, stack: Stack) -> bool:
         return True
     for use in uses:
         parent = ctx.parent(use)
-        if isinstance(parent, cst.CompFor) and parent.iter is use:
-            return False  # applied side by side (heads), not one after another
+        if any(parent is node for site in stack.sites for node in site.field_nodes):
+            continue  # `self.f[i]` of an indexed loop already found
+        if _iterated_by_comprehension(ctx, use):
+            return False  # applied side by side (heads, an ensemble), not one after another
         if is_len_of(ctx, use) and not stack.build.sequential:
             stack.lens.append(ctx.parent(parent))
             continue
@@ -173,6 +177,16 @@ def _blocking_use(ctx, use) -> str:
     return f"`{describe(ctx, use)}` uses the layers in a way the rewrite cannot keep"
 
 
+
+
+def _iterated_by_comprehension(ctx, use) -> bool:
+    """`[f(l) for l in self.f]`, also through `zip(...)` or `enumerate(...)`."""
+    parent = ctx.parent(use)
+    if isinstance(parent, cst.Arg):
+        call = ctx.parent(parent)
+        if isinstance(call, cst.Call) and dotted(call.func) in ("zip", "enumerate"):
+            use, parent = call, ctx.parent(call)
+    return isinstance(parent, cst.CompFor) and parent.iter is use
 
 
 def _is_loop_iter(ctx, use) -> bool:
@@ -293,7 +307,7 @@ def _constructor_lambda(ctx, build: Build) -> str:
 
 
 def _keys_text(ctx, build: Build, lib) -> str:
-    if build.keys_iter is not None:
+    if build.keys_iter is not None or build.keys_slice is not None:
         return build.keys_text(ctx, lib)
     stack_fn = lib("jax.numpy.stack")
     if build.layer_keys is not None:
@@ -355,7 +369,7 @@ def _site_edit(ctx, stack: Stack, site: Site, new_field: str, lib, len_texts: di
         moved |= {id(c) for c, _ in inner} | {id(c) for c in stack.lens if _within(ctx, c, site.replaced)}
         return Edit(start, end, rendered + "\n" + ctx.indent_of(statement) + rest), moved
     end = ctx.line_end(ctx.span(site.statements[-1])[1])
-    return Edit(start, end, rendered), moved
+    return Edit(start, end, rendered), moved | {id(c) for c in stack.lens if start <= ctx.span(c)[0] < end}
 
 
 def _zipped_keys(ctx, stack: Stack, site: Site, keys_text: str, count: str, lib, moved: set) -> tuple[str, set]:
