@@ -235,6 +235,8 @@ class _Collector(ast.NodeVisitor):
         func = node.func
         if self.loops and name == "append" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             self.appended.add(func.value.id)
+        if self.loops and name == "append" and isinstance(func, ast.Attribute) and _is_self_field(func.value):
+            self.features.built_stacks.add(func.value.attr)  # `self.f.append(...)` onto the field itself
         if name == "__setattr__" and isinstance(func, ast.Attribute) and _last_name(func.value) == "object":
             if not (node.args and self._constructs(node.args[0])):
                 self.features.mutates = True

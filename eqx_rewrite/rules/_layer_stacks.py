@@ -187,21 +187,25 @@ def comprehension_build(ctx, scope, value: cst.BaseExpression, stmt, accepts=Non
 
 
 def _append_loop(ctx, init, statements, value, stmt) -> Build | None:
-    """`layers = []; for k in keys: layers.append(Ctor(..., key=k)); self.f = layers`."""
-    if not isinstance(value, cst.Name):
+    """`layers = []; for k in keys: layers.append(Ctor(..., key=k)); self.f = layers`, or the same
+    appending onto the field itself: `self.f = []; for k in keys: self.f.append(...)`."""
+    if isinstance(value, cst.List) and not value.elements:
+        field = assigned_self_field(stmt)[0]
+        following = statements[statements.index(stmt) + 1 :]
+        loop = next((s for s in following[:1] if isinstance(s, cst.For) and _appends_to(s, f"self.{field}")), None)
+        empty = stmt
+    elif isinstance(value, cst.Name):
+        name = value.value
+        empty = next((s for s in statements if assigns_empty_list(s, name)), None)
+        loop = next((s for s in statements if isinstance(s, cst.For) and _appends_to(s, name)), None)
+        if len(names_in(init.body).loads_of(name)) != 2:  # the append and the assignment to the field
+            return None
+    else:
         return None
-    name = value.value
-    empty = next((s for s in statements if assigns_empty_list(s, name)), None)
-    loop = next((s for s in statements if isinstance(s, cst.For) and _appends_to(s, name)), None)
     if empty is None or loop is None or loop.orelse is not None or not isinstance(loop.target, cst.Name):
-        return None
-    uses = [n for n in names_in(init.body).loads_of(name)]
-    if len(uses) != 2:  # the append and the assignment to the field
         return None
     ctor = loop.body.body[0].body[0].value.args[0].value
     return _layer_build(ctx, init, ctor, loop.target.value, loop.iter, [empty, loop], stmt)
-
-
 
 
 def _appends_to(loop: cst.For, name: str) -> bool:
@@ -223,7 +227,7 @@ def _layer_build(ctx, init, ctor, var: str, iterable, statements, report, accept
         return None
     uses = [a for a in ctor.args if names_in(a.value).reads(var)]
     if not uses:
-        return _same_key_build(ctx, ctor, var, iterable, statements, report)
+        return _same_key_build(ctx, init, ctor, var, iterable, statements, report)
     if len(uses) == 1 and isinstance(uses[0].value, cst.Subscript):
         return _indexed_key_build(ctx, init, ctor, uses[0].value, var, iterable, statements, report)
     if len(uses) != 1 or not (isinstance(uses[0].value, cst.Name) and uses[0].value.value == var):
@@ -285,15 +289,30 @@ def _constructs_module(ctx, ctor) -> bool:
     return ctx.index.constructed_module(ctor) is not None
 
 
-def _same_key_build(ctx, ctor, var, iterable, statements, report) -> Build | None:
-    """`[Ctor(..., key=key) for _ in range(n)]`: every layer is initialised identically."""
+KEY_MAKERS = (SPLIT, "jax.random.PRNGKey", "jax.random.key", "jax.random.fold_in")
+
+
+def _same_key_build(ctx, init, ctor, var, iterable, statements, report) -> Build | None:
+    """`[Ctor(..., key=key) for _ in range(n)]`: every layer is initialised identically. The key may
+    be passed positionally, when it is provably a key (bound from `jax.random.split` and the like)."""
     key = next((a.value for a in ctor.args if a.keyword is not None and a.keyword.value == "key"), None)
+    if key is None:
+        keys = [a.value for a in ctor.args if a.keyword is None and not a.star and _is_key(ctx, init, a.value)]
+        key = keys[0] if len(keys) == 1 else None
     if key is None or not (isinstance(iterable, cst.Call) and dotted(iterable.func) == "range"):
         return None
     if len(iterable.args) != 1 or iterable.args[0].star:
         return None
     count = iterable.args[0].value
     return Build(statements, ctor, key, None, None, var, _literal(count) or count, report)
+
+
+def _is_key(ctx, fn, node) -> bool:
+    """A name bound once in `fn` from a key-making call, as the whole target or one of its elements."""
+    if not isinstance(node, cst.Name):
+        return False
+    bindings = _local_bindings(fn, node.value)
+    return len(bindings) == 1 and isinstance(bindings[0][1], cst.Call) and ctx.index.qualified_name(bindings[0][1].func) in KEY_MAKERS
 
 
 def split_keys(ctx, fn, node) -> SplitKeys | None:

@@ -144,8 +144,11 @@ def _classify_uses(ctx, stack: Stack) -> bool:
             stack.sites.append(site)
             _check_temporaries(ctx, stack, site)
         return True
+    built = [s for s in stack.build.statements if isinstance(s, cst.For)]
     for use in uses:
         parent = ctx.parent(use)
+        if any(ctx.is_inside(use, loop) for loop in built):
+            continue  # `self.f.append(...)` building the stack
         if any(parent is node for site in stack.sites for node in site.field_nodes):
             continue  # `self.f[i]` of an indexed loop already found
         if _iterated_by_comprehension(ctx, use):
@@ -289,7 +292,7 @@ def _init_edits(ctx, stack: Stack, new_field: str, lib) -> list[Edit]:
     first = build.statements[0]
     if isinstance(first, cst.SimpleStatementLine) and len(build.statements) == 2 and isinstance(build.statements[1], cst.For):
         # append loop: `layers = []` goes, the loop becomes one vmapped construction
-        target = build.statements[0].body[0].targets[0].target.value
+        target = ctx.text(build.statements[0].body[0].targets[0].target)
         loop = build.statements[1]
         return [ctx.delete_lines(first), Edit(ctx.span(loop)[0], ctx.line_end(ctx.span(loop)[1]), ctx.render(f"{target} = {vmapped}", loop))]
     edits = [ctx.replace(first, ctx.render(f"self.{new_field} = {vmapped}", first))]

@@ -1,0 +1,51 @@
+# expect: EQX001
+# fix: unsafe
+# behaviour: kept
+# Layers appended directly onto the field in `__init__`.
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+
+
+class Net(eqx.Module):
+    layers: eqx.nn.Linear
+
+    def __init__(self, width, depth, key):
+        self.layers = eqx.filter_vmap(lambda k: eqx.nn.Linear(width, width, key=k))(
+            jr.split(key, depth)
+        )
+
+    def __call__(self, x):
+        dynamic, static = eqx.partition(self.layers, eqx.is_array)
+
+        def step(x, layer_dynamic):
+            layer = eqx.combine(layer_dynamic, static)
+            x = jnp.tanh(layer(x))
+            return x, None
+
+        x, _ = jax.lax.scan(step, x, dynamic)
+        return x
+
+
+def convert_net_layers_checkpoint(path, like):
+    """Load a `Net` checkpoint saved before eqx-rewrite stacked `layers` (EQX001).
+
+    `path` was written by `eqx.tree_serialise_leaves`; `like` is a freshly built `Net`.
+    """
+    dynamic, static = eqx.partition(like.layers, eqx.is_array)
+    count = jax.tree_util.tree_leaves(dynamic)[0].shape[0]
+    layers = [
+        eqx.combine(jax.tree_util.tree_map(lambda a: a[i], dynamic), static)
+        for i in range(count)
+    ]
+    old = eqx.tree_deserialise_leaves(
+        path, eqx.tree_at(lambda m: m.layers, like, layers)
+    )
+    arrays = [eqx.filter(layer, eqx.is_array) for layer in old.layers]
+    stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *arrays)
+    return eqx.tree_at(lambda m: m.layers, old, eqx.combine(stacked, static))
+
+
+def run():
+    return Net(3, 4, jr.PRNGKey(0))(jnp.ones(3))
