@@ -316,6 +316,36 @@ def _parses(path: Path) -> bool:
     return True
 
 
+def filters_check(root: Path) -> list[str]:
+    """Every file of the tree analysed with the pre-filters and without them, with the tree's own
+    cross-file index: the filters may only ever skip files where nothing can be found."""
+    sys.path.insert(0, str(PROJECT))
+    from dataclasses import replace
+
+    from eqx_rewrite import notebooks
+    from eqx_rewrite.engine import ParseError, Settings, analyse
+    from eqx_rewrite.project import jitted_functions, module_class_names
+
+    files = [p for p in sorted(root.rglob("*")) if p.suffix in (".py", ".ipynb") and p.is_file()]
+    texts = [(p, p.read_text(encoding="utf-8", errors="replace")) for p in files]
+    settings = replace(
+        Settings(unsafe_fixes=True),
+        project_module_classes=module_class_names(t for _, t in texts),
+        project_jitted=jitted_functions(texts),
+    )
+    differences = []
+    for path, text in texts:
+        try:
+            source = notebooks.load(text).module if path.suffix == ".ipynb" else text
+            with_filters = [(d.code, d.location.row) for d in analyse(source, settings).diagnostics]
+            without = [(d.code, d.location.row) for d in analyse(source, settings, use_filters=False).diagnostics]
+        except (ParseError, notebooks.NotebookError):
+            continue
+        if with_filters != without:
+            differences.append(f"{path.relative_to(root)}: filtered {with_filters} != unfiltered {without}")
+    return differences
+
+
 # --- scoring ---------------------------------------------------------------------------------
 
 
@@ -453,6 +483,7 @@ def main() -> None:
     parser.add_argument("--compare", metavar="REV", help="also run this revision of the tool and list what changed")
     parser.add_argument("--no-fix-check", action="store_true", help="skip the --fix --unsafe-fixes pass")
     parser.add_argument("--json", type=Path, help="write the findings of every tree here")
+    parser.add_argument("--filters-check", action="store_true", help="also compare the pre-filters on and off on every file")
     parser.add_argument("--reserved", type=Path, default=PROJECT.parent / "shared" / "ecosystem" / "reserved.txt")
     args = parser.parse_args()
     rows = read_manifest(args.manifest)
@@ -470,6 +501,10 @@ def main() -> None:
         print(f"{key[0]}: {len(runs[key].findings)} findings in {runs[key].seconds:.1f} s", file=sys.stderr)
     scores, misses, unlabelled = score(rows, runs)
     sys.stdout.write(report(rows, scores, runs, fixes, misses, unlabelled))
+    if args.filters_check:
+        differences = [d for key in trees for d in filters_check(unpack(*key, args.mirror, args.workdir))]
+        sys.stdout.write(f"\nfilters on = filters off: {'yes' if not differences else 'no'} ({len(differences)} files differ)\n")
+        sys.stdout.write("".join(f"  {d}\n" for d in differences))
     if args.compare:
         baseline = worktree(args.compare)
         old = {key: check(baseline, unpack(*key, args.mirror, args.workdir)) for key in trees}

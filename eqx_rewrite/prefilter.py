@@ -143,8 +143,9 @@ class _Collector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def _iterates(self, iterable: ast.AST) -> None:
-        zipped = isinstance(iterable, ast.Call) and _last_name(iterable.func) in ("zip", "enumerate")
-        for each in iterable.args if zipped else [iterable]:
+        """Any field or name in the iterable, however wrapped (`zip`, `enumerate`, `range(len(...))`):
+        a superset of what the rules iterate, so no wrapping hides a stack."""
+        for each in ast.walk(iterable):
             if _is_self_field(each):
                 self.features.iterated_self_fields.add(each.attr)
             if isinstance(each, ast.Name):

@@ -36,6 +36,7 @@ class Build:
     sequential: bool = False  # wrapped in eqx.nn.Sequential, applied by calling it
     keys_listed: bool = False  # the keys are a Python list (`key, *keys = split(...)`)
     keys_slice: str | None = None  # the layers' keys taken by index: `keys[1:n + 1]`
+    problem: str | None = None  # why the stack can be reported but not rebuilt
 
     def keys_text(self, ctx, lib) -> str:
         """The keys as one array, for `filter_vmap` (a Python list of keys is stacked first)."""
@@ -204,15 +205,50 @@ def _append_loop(ctx, init, statements, value, stmt) -> Build | None:
         return None
     if empty is None or loop is None or loop.orelse is not None or not isinstance(loop.target, cst.Name):
         return None
-    ctor = loop.body.body[0].body[0].value.args[0].value
+    ctor = loop.body.body[-1].body[0].value.args[0].value
+    chain = _key_chain(loop)
+    if chain is not None:
+        return _chained_key_build(ctx, ctor, chain, loop, [empty, loop], stmt)
     return _layer_build(ctx, init, ctor, loop.target.value, loop.iter, [empty, loop], stmt)
+
+
+def _key_chain(loop: cst.For) -> tuple[str, str] | None:
+    """`key, subkey = jr.split(key)` opening the loop body: (key, subkey)."""
+    first = loop.body.body[0].body[0] if isinstance(loop.body, cst.IndentedBlock) and len(loop.body.body) == 2 else None
+    if not (isinstance(first, cst.Assign) and len(first.targets) == 1 and isinstance(first.value, cst.Call)):
+        return None
+    names = target_names(first.targets[0].target)
+    args = first.value.args
+    if len(names) == 2 and args and isinstance(args[0].value, cst.Name) and args[0].value.value == names[0] and len(args) == 1:
+        return names[0], names[1]
+    return None
+
+
+def _chained_key_build(ctx, ctor, chain: tuple[str, str], loop: cst.For, statements, report) -> Build | None:
+    """Layers keyed by a key re-split on every pass: identical but for the key, but their keys come
+    one after another from a chain, which a `filter_vmap` over one split cannot reproduce."""
+    split = loop.body.body[0].body[0].value
+    key, subkey = chain
+    uses = [a for a in ctor.args if names_in(a.value).reads(subkey) or names_in(a.value).reads(key)]
+    if not ctx.index.refers_to(split.func, SPLIT) or not _constructs_module(ctx, ctor):
+        return None
+    if len(uses) != 1 or not (isinstance(uses[0].value, cst.Name) and uses[0].value.value == subkey):
+        return None
+    if any(names_in(a.value).reads(target_names(loop.target)[0]) for a in ctor.args if isinstance(loop.target, cst.Name)):
+        return None  # the loop variable changes more than the key
+    bounds = _range_bounds(loop.iter)
+    count = (_literal(loop.iter.args[0].value) or loop.iter.args[0].value) if bounds and len(loop.iter.args) == 1 else None
+    problem = f"the keys come from a chain re-split on every pass (`{key}, {subkey} = split({key})`), which one split for all layers would not reproduce"
+    return Build(statements, ctor, uses[0].value, None, None, None, count, report, problem=problem)
 
 
 def _appends_to(loop: cst.For, name: str) -> bool:
     body = loop.body.body if isinstance(loop.body, cst.IndentedBlock) else []
-    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+    if len(body) not in (1, 2) or not all(isinstance(b, cst.SimpleStatementLine) and len(b.body) == 1 for b in body):
         return False
-    expr = body[0].body[0]
+    if len(body) == 2 and _key_chain(loop) is None:
+        return False
+    expr = body[-1].body[0]
     call = expr.value if isinstance(expr, cst.Expr) else None
     return (
         isinstance(call, cst.Call)

@@ -16,7 +16,7 @@ FLATTENED_BY = ("jax.tree_util.tree_flatten", "jax.tree_util.tree_leaves", "jax.
 ARRAY_MODULES = ("jax.numpy.", "jax.random.", "numpy.")
 # A step from another module is reported only when it carries model-and-optimiser-like state: a lone
 # carried value there is mostly numerical code threading one array (`acc = _where(..., acc)`), where
-# flattening gains nothing and the report would be noise.
+# flattening gains nothing and the report would be noise, unless that one value is a Module.
 MIN_IMPORTED_STATE = 2
 # Per-step time after/before, from the measurements page (2-core CPU, Adam, batch 32).
 GAIN = {
@@ -124,16 +124,16 @@ class PytreeStepLoop(Rule):
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in methods:
                 yield ctx.finding(assign, _message(ctx.text(call.func), carried, None) + "; no fix: the step is a bound method")
                 continue
-            imported = _imported_jitted(ctx, call) if len(carried) >= MIN_IMPORTED_STATE else None
+            scopes = scopes or Scopes(ctx.module)
+            scope = scopes.scope_of(assign, ctx.ancestors(assign))
+            imported = _imported_jitted(ctx, call)
             if imported is not None:
-                if not _already_flat(ctx, carried):
+                if _carries_state(ctx, scope, carried, loop) and not _already_flat(ctx, carried):
                     message = _message(dotted(call.func) or imported, carried, None)
                     yield ctx.finding(assign, f"{message}; no fix: the step is compiled in another module (`{imported}`)")
                 continue
             if not isinstance(call.func, cst.Name):
                 continue
-            scopes = scopes or Scopes(ctx.module)
-            scope = scopes.scope_of(assign, ctx.ancestors(assign))
             jitted = _resolve_step(ctx, scope, call.func.value, loop)
             if jitted is None or _already_flat(ctx, carried) or _gains_nothing(ctx, scope, call, carried, loop, jitted.kind):
                 continue
@@ -348,6 +348,12 @@ def _container_kind(ctx, scope: Scope, parts: list[cst.BaseExpression], complete
     if MODULE in kinds:
         return MODULE
     return ARRAY if complete and kinds == {ARRAY} else OTHER
+
+
+def _carries_state(ctx, scope: Scope, carried: list[str], loop: cst.CSTNode) -> bool:
+    if len(carried) >= MIN_IMPORTED_STATE:
+        return True
+    return _carried_kind(ctx, scope, carried[0], loop) == MODULE
 
 
 # --- the finding ------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ def _classify_uses(ctx, stack: Stack) -> bool:
     """Fill in the stack's sites, `len` uses and blocker; False when the rule should stay quiet."""
     info = stack.cls
     init = info.methods.get("__init__")
+    stack.blocker = stack.build.problem
     uses = [u for u in field_uses(ctx, info, set(stack.fields)) if not isinstance(ctx.parent(u), cst.AssignTarget)]
     if len(stack.fields) > 1:
         site = chain_site(ctx, info, stack.fields, uses) if uses else None

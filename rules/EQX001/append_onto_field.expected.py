@@ -47,5 +47,13 @@ def convert_net_layers_checkpoint(path, like):
     return eqx.tree_at(lambda m: m.layers, old, eqx.combine(stacked, static))
 
 
+def model():
+    return Net(3, 4, jr.PRNGKey(0))
+
+
+def example():
+    return jnp.ones(3)
+
+
 def run():
-    return Net(3, 4, jr.PRNGKey(0))(jnp.ones(3))
+    return model()(example())

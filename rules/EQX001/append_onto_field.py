@@ -22,5 +22,13 @@ class Net(eqx.Module):
         return x
 
 
+def model():
+    return Net(3, 4, jr.PRNGKey(0))
+
+
+def example():
+    return jnp.ones(3)
+
+
 def run():
-    return Net(3, 4, jr.PRNGKey(0))(jnp.ones(3))
+    return model()(example())

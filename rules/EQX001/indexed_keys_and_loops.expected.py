@@ -1,8 +1,8 @@
-# expect: EQX001, EQX001
+# expect: EQX001
 # fix: unsafe
 # behaviour: kept
-# Shapes real code has: per-layer keys taken by index from one split (`keys[i + 1]`), layers applied
-# by index (`for i in range(len(self.layers))`), and through `enumerate` with the index unused.
+# Shapes real code has: per-layer keys taken by index from one split (`keys[i + 1]`), and layers
+# applied by index (`for i in range(len(self.layers))`), twice in one step.
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -10,16 +10,14 @@ import jax.random as jr
 
 
 class Net(eqx.Module):
+    head: eqx.nn.Linear
     layers: eqx.nn.Linear
-    blocks: eqx.nn.Linear
 
     def __init__(self, width, depth, key):
         keys = jr.split(key, depth + 2)
-        self.layers = eqx.filter_vmap(
-            lambda layer_key: eqx.nn.Linear(width, width, key=layer_key)
-        )(keys[1 : depth + 1])
-        self.blocks = eqx.filter_vmap(lambda k: eqx.nn.Linear(width, width, key=k))(
-            jr.split(keys[0], depth)
+        self.head = eqx.nn.Linear(width, width, key=keys[0])
+        self.layers = eqx.filter_vmap(lambda k: eqx.nn.Linear(width, width, key=k))(
+            keys[1 : depth + 1]
         )
 
     def __call__(self, x):
@@ -32,34 +30,7 @@ class Net(eqx.Module):
             return x, None
 
         x, _ = jax.lax.scan(step, x, dynamic)
-        dynamic, static = eqx.partition(self.blocks, eqx.is_array)
-
-        def step(x, block_dynamic):
-            block = eqx.combine(block_dynamic, static)
-            x = jax.nn.relu(block(x))
-            return x, None
-
-        x, _ = jax.lax.scan(step, x, dynamic)
-        return x
-
-
-def convert_net_blocks_checkpoint(path, like):
-    """Load a `Net` checkpoint saved before eqx-rewrite stacked `blocks` (EQX001).
-
-    `path` was written by `eqx.tree_serialise_leaves`; `like` is a freshly built `Net`.
-    """
-    dynamic, static = eqx.partition(like.blocks, eqx.is_array)
-    count = jax.tree_util.tree_leaves(dynamic)[0].shape[0]
-    layers = [
-        eqx.combine(jax.tree_util.tree_map(lambda a: a[i], dynamic), static)
-        for i in range(count)
-    ]
-    old = eqx.tree_deserialise_leaves(
-        path, eqx.tree_at(lambda m: m.blocks, like, layers)
-    )
-    arrays = [eqx.filter(layer, eqx.is_array) for layer in old.blocks]
-    stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *arrays)
-    return eqx.tree_at(lambda m: m.blocks, old, eqx.combine(stacked, static))
+        return self.head(x)
 
 
 def convert_net_layers_checkpoint(path, like):
@@ -81,5 +52,13 @@ def convert_net_layers_checkpoint(path, like):
     return eqx.tree_at(lambda m: m.layers, old, eqx.combine(stacked, static))
 
 
+def model():
+    return Net(3, 4, jr.PRNGKey(0))
+
+
+def example():
+    return jnp.array([0.5, -1.0, 2.0])
+
+
 def run():
-    return Net(3, 4, jr.PRNGKey(0))(jnp.array([0.5, -1.0, 2.0]))
+    return model()(example())

@@ -17,7 +17,7 @@ class Block(eqx.Module):
         self.linear = eqx.nn.Linear(width, width, key=key)
         self.dropout = eqx.nn.Dropout(0.1)
 
-    def __call__(self, x, enable_dropout, key):
+    def __call__(self, x, enable_dropout, *, key):
         return self.dropout(jnp.tanh(self.linear(x)), inference=not enable_dropout, key=key)
 
 
@@ -32,7 +32,7 @@ class Net(eqx.Module):
         )
         self.num_layers = num_layers
 
-    def __call__(self, x, enable_dropout, key):
+    def __call__(self, x, *, key):
         dropout_keys = jr.split(key, num=self.num_layers)
         dynamic, static = eqx.partition(self.blocks, eqx.is_array)
         num_blocks = jax.tree_util.tree_leaves(dynamic)[0].shape[0]
@@ -40,7 +40,7 @@ class Net(eqx.Module):
         def step(x, xs):
             block_dynamic, k = xs
             block = eqx.combine(block_dynamic, static)
-            x = block(x, enable_dropout, k)
+            x = block(x, True, key=k)
             return x, None
 
         x, _ = jax.lax.scan(step, x, (dynamic, dropout_keys[:num_blocks]))
@@ -66,5 +66,13 @@ def convert_net_blocks_checkpoint(path, like):
     return eqx.tree_at(lambda m: m.blocks, old, eqx.combine(stacked, static))
 
 
+def model():
+    return Net(4, 3, jr.PRNGKey(0))
+
+
+def example():
+    return jnp.linspace(0.0, 1.0, 4)
+
+
 def run():
-    return Net(4, 3, jr.PRNGKey(0))(jnp.linspace(0.0, 1.0, 4), True, jr.PRNGKey(1))
+    return model()(example(), key=jr.PRNGKey(1))

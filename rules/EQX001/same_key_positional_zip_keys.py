@@ -17,7 +17,7 @@ class Block(eqx.Module):
         self.linear = eqx.nn.Linear(width, width, key=key)
         self.dropout = eqx.nn.Dropout(0.1)
 
-    def __call__(self, x, enable_dropout, key):
+    def __call__(self, x, enable_dropout, *, key):
         return self.dropout(jnp.tanh(self.linear(x)), inference=not enable_dropout, key=key)
 
 
@@ -30,12 +30,20 @@ class Net(eqx.Module):
         self.blocks = [Block(width, key2) for _ in range(num_layers)]
         self.num_layers = num_layers
 
-    def __call__(self, x, enable_dropout, key):
+    def __call__(self, x, *, key):
         dropout_keys = jr.split(key, num=self.num_layers)
         for block, k in zip(self.blocks, dropout_keys):
-            x = block(x, enable_dropout, k)
+            x = block(x, True, key=k)
         return x
 
 
+def model():
+    return Net(4, 3, jr.PRNGKey(0))
+
+
+def example():
+    return jnp.linspace(0.0, 1.0, 4)
+
+
 def run():
-    return Net(4, 3, jr.PRNGKey(0))(jnp.linspace(0.0, 1.0, 4), True, jr.PRNGKey(1))
+    return model()(example(), key=jr.PRNGKey(1))
