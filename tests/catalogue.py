@@ -20,6 +20,12 @@ class Case:
     behaviour: str | None
 
     @property
+    def fixes(self) -> set[str]:
+        """The safeties of the findings' fixes (`none`: reported without one); a case whose codes
+        differ in safety lists them all: `# fix: safe, none`."""
+        return {f.strip() for f in (self.fix or "").split(",")}
+
+    @property
     def expected_path(self) -> Path:
         return self.path.with_name(self.path.stem + ".expected.py")
 

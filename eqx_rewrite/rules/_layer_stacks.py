@@ -482,6 +482,16 @@ class _SelfAttributes(cst.CSTVisitor):
             self.found.append(node)
 
 
+def iterated_by_comprehension(ctx, use) -> bool:
+    """`[f(l) for l in self.f]`, also through `zip(...)` or `enumerate(...)`: side by side."""
+    parent = ctx.parent(use)
+    if isinstance(parent, cst.Arg):
+        call = ctx.parent(parent)
+        if isinstance(call, cst.Call) and dotted(call.func) in ("zip", "enumerate"):
+            use, parent = call, ctx.parent(call)
+    return isinstance(parent, cst.CompFor) and parent.iter is use
+
+
 def describe(ctx, node: cst.CSTNode) -> str:
     """Short source text of a use, for messages."""
     parent = ctx.parent(node)

@@ -34,7 +34,14 @@ class InitKwargs(Rule):
     by one comprehension, or a factory function `return Model(key, head_init=head_init)`). A
     factory function that builds a model and applies its initialiser arguments to it with
     `eqx.tree_at` is found too, and a layer built and then rebuilt from scratch to apply one
-    (reported without a fix).
+    (reported without a fix). Beyond that `None`-guarded form, any argument whose every use only
+    initialises is reported without a fix, whatever its name or default: a scale applied
+    unconditionally (`self.linear = eqx.tree_at(..., self.linear.weight * weight_scale)`), a bool flag
+    or string switch guarding only such replacements, an argument handed positionally or by keyword
+    to layers, `functools.partial` factories or helpers (`normalize_conv(conv, s1, s2)`) that only
+    initialise with it, through local variables. Quiet on the helper form itself (a function handed a
+    built model), on arguments that also decide structure, shapes or static fields, and on objects
+    a layer is derived from (`forward.weight`).
 
     ## Why is this bad?
     Each initialiser becomes part of the constructor's signature and is threaded down to the layer
@@ -83,8 +90,9 @@ class InitKwargs(Rule):
     Unsafe unless every class whose constructor changes is private to its module (a leading
     underscore): a signature changes, and callers in other files would break. No fix when a call site passes the
     arguments in a way that cannot be repeated (`*args`, `**kwargs`, or an argument expression that
-    might not give the same value twice). Quiet when an initialiser argument also changes shapes,
-    static fields or control flow.
+    might not give the same value twice), nor for the unguarded forms: moving an initialisation with
+    a default that takes effect out of the constructor would change every construction that relies
+    on it. Quiet when an initialiser argument also changes shapes, static fields or control flow.
 
     ## Verification
     The built model's parameters are equal bit for bit before and after.

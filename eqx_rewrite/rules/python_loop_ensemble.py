@@ -7,6 +7,7 @@ import libcst as cst
 
 from ..index import dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
+from ._field_ensembles import field_ensemble_findings
 from ._layer_stacks import Build, comprehension_build
 from ._names import assigns_empty_list, is_len_of, names_in
 
@@ -62,15 +63,22 @@ class PythonLoopEnsemble(Rule):
     needs_module = True
     changes_layout = True
 
+    @classmethod
+    def may_match_text(cls, source: str, settings) -> bool:
+        # Module-field ensembles need no `= [`: an append loop or written-out members build them.
+        return super().may_match_text(source, settings) or ("split" in source and "self." in source)
+
     @staticmethod
     def candidate(f) -> bool:
-        return bool(f.listcomp_names & f.iterated_names)
+        members = f.built_stacks & f.iterated_self_fields or any(n >= 2 for n in f.numbered_fields.values())
+        return bool(f.listcomp_names & f.iterated_names) or (f.class_with_init and bool(members))
 
     def check(self, ctx) -> Iterator[Finding]:
         for assign in ctx.index.assigns:
             ensemble = _ensemble(ctx, assign)
             if ensemble is not None and _classify(ctx, ensemble):
                 yield _finding(ctx, ensemble)
+        yield from field_ensemble_findings(ctx)
 
 
 @dataclass

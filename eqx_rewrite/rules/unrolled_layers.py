@@ -5,7 +5,6 @@ from typing import Iterator
 
 import libcst as cst
 
-from ..index import dotted
 
 from ..rule import Edit, Finding, Fix, Option, Rule, Safety, register
 from ._layer_stacks import (
@@ -16,6 +15,7 @@ from ._layer_stacks import (
     chain_site,
     describe,
     field_uses,
+    iterated_by_comprehension,
     list_builds,
     loop_site,
     named_builds,
@@ -30,8 +30,13 @@ BODY = "__eqx_rewrite_body__"
 @register
 class UnrolledLayers(Rule):
     """## What it does
-    Finds a Module that holds N identical layers (a list or tuple built from one constructor call, an
-    append loop, or written-out fields `self.l1 ... self.lN`) and applies them one after another.
+    Finds a Module that holds N identical layers and applies them one after another. Built as a list
+    or tuple from one constructor call over split keys (iterated, sliced `keys[1:]`, star-unpacked
+    `key, *keys = jr.split(...)`, or taken by index `keys[i + 1] for i in range(n)`), from one key
+    passed to every layer (by keyword or position), by an append loop (onto a local list or onto the
+    field itself), as `eqx.nn.Sequential`, or as written-out fields `self.l1 ... self.lN`; applied
+    by `for layer in self.layers`, `zip` with keys on either side, `enumerate` (index unused) or
+    `for i in range(len(self.layers)): ... self.layers[i](x)`.
 
     ## Why is this bad?
     Unrolled, JAX traces and XLA compiles every layer separately, so compile time grows with N. Stacked
@@ -77,16 +82,23 @@ class UnrolledLayers(Rule):
             return x
     ```
     Keys are derived exactly as before, so the stacked weights equal the old weights stacked, bit for
-    bit. Per-layer keys (`zip(self.layers, keys)`) become scanned inputs; one key shared by every layer
-    stays shared.
+    bit. Per-layer keys (`zip(self.layers, keys)`) become scanned inputs, cut to one per layer when
+    more were split; a Python list of keys is stacked first; one key shared by every layer stays
+    shared. Only what is provably split keys is scanned as keys: anything else zipped with the
+    layers is per-layer data, and blocks the fix.
 
     ## Fix safety
     Unsafe: the module's pytree layout changes, so checkpoints saved before no longer load as they
     are. The fix emits `convert_<class>_<field>_checkpoint(path, like)` beside the class, which loads
     a checkpoint written by `eqx.tree_serialise_leaves` from the old layout into the new one. No fix
     is offered when a layer is also used on its own (`self.layers[-1]`, `reversed(...)`), when the
-    loop uses `break`/`continue`, or when it collects per-layer outputs; the message names the use.
-    Quiet when the layers differ (widths, rates), are applied side by side, or are already stacked.
+    loop uses `break`/`continue`, collects per-layer outputs, zips in per-layer data or uses the layer
+    index for more than picking the layer, when the layers thread an `eqx.nn.State` (stateful layers
+    are indexed per layer), or when their keys come from a chain re-split on every pass of the build
+    loop (`key, subkey = jr.split(key)`); the message names the reason. Quiet when the layers differ
+    (widths, rates), are applied side by side (heads, ensembles, also through `zip`/`enumerate` in a
+    comprehension), or are already stacked. Not found yet: layers built by a factory passed in, one
+    `Sequential` per stage indexed as `self.stages[i]`, plain lists of layer lists.
 
     ## Verification
     `run()` before and after returns equal outputs; compile time is where the gain shows.
@@ -152,7 +164,7 @@ def _classify_uses(ctx, stack: Stack) -> bool:
             continue  # `self.f.append(...)` building the stack
         if any(parent is node for site in stack.sites for node in site.field_nodes):
             continue  # `self.f[i]` of an indexed loop already found
-        if _iterated_by_comprehension(ctx, use):
+        if iterated_by_comprehension(ctx, use):
             return False  # applied side by side (heads, an ensemble), not one after another
         if is_len_of(ctx, use) and not stack.build.sequential:
             stack.lens.append(ctx.parent(parent))
@@ -181,16 +193,6 @@ def _blocking_use(ctx, use) -> str:
     return f"`{describe(ctx, use)}` uses the layers in a way the rewrite cannot keep"
 
 
-
-
-def _iterated_by_comprehension(ctx, use) -> bool:
-    """`[f(l) for l in self.f]`, also through `zip(...)` or `enumerate(...)`."""
-    parent = ctx.parent(use)
-    if isinstance(parent, cst.Arg):
-        call = ctx.parent(parent)
-        if isinstance(call, cst.Call) and dotted(call.func) in ("zip", "enumerate"):
-            use, parent = call, ctx.parent(call)
-    return isinstance(parent, cst.CompFor) and parent.iter is use
 
 
 def _is_loop_iter(ctx, use) -> bool:

@@ -1,6 +1,8 @@
-# expect: none
-# Heads applied side by side to the same input; a stack already built with filter_vmap; alternating
-# per-layer arguments (shift sizes); only two written-out fields.
+# expect: EQX003
+# fix: none
+# Near misses for EQX001: heads applied side by side to the same input (an ensemble, which EQX003
+# reports without a fix); a stack already built with filter_vmap; alternating per-layer arguments
+# (shift sizes); only two written-out fields.
 import equinox as eqx
 import jax
 import jax.numpy as jnp

@@ -1,8 +1,9 @@
-# expect: EQX004
-# fix: safe
+# expect: EQX004, EQX003
+# fix: safe, none
 # behaviour: kept
 # The initialiser is handed to every block of a list built over split keys: the helper applies the
-# block's helper to each block, with the key that block was built from.
+# block's helper to each block, with the key that block was built from. The blocks, evaluated side by
+# side, are also an ensemble held by a Module (EQX003, reported without a fix).
 import equinox as eqx
 import jax
 import jax.numpy as jnp
