@@ -93,3 +93,21 @@ def test_a_method_of_a_class_defined_elsewhere_is_not_patched_with_tree_at():
 def test_a_run_with_files_that_could_not_be_processed_does_not_say_all_checks_passed():
     assert summary([], failed=2) == "2 files could not be processed.\n"
     assert summary([]) == "All checks passed!\n"
+
+
+def test_a_loop_added_later_reuses_the_flat_variant_already_generated():
+    fixed_once = open("rules/EQX002/filter_jit_tuple_state.expected.py").read()
+    another_loop = fixed_once + textwrap.dedent(
+        """
+
+        def more(model, opt_state, x, y):
+            model = eqx.nn.MLP(2, 1, 8, 1, key=jr.PRNGKey(1))
+            opt_state = optim.init(eqx.filter(model, eqx.is_array))
+            for _ in range(3):
+                model, opt_state, loss = make_step(model, opt_state, x, y)
+            return model
+        """
+    )
+    fixed = _fixed(another_loop)
+    assert fixed != another_loop
+    assert fixed.count("def make_step_flat(") == 1 and "def make_step_flat2(" not in fixed

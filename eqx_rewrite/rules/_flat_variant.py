@@ -168,7 +168,7 @@ def _variant(ctx, step: StepCall, params: dict[str, str], paths: dict[str, Path]
         code = _variant_code(ctx, step, name, params, paths, lib, spelled)
         rendered = ctx.render(code, step.jitted.anchor)
         if name in existing:
-            if _same_code(ctx.text(existing[name]), rendered):
+            if _same_code(_text_with_decorators(ctx, existing[name]), rendered):
                 return name, None
             continue
         if name in taken:
@@ -186,6 +186,12 @@ def _existing_variants(ctx, scope: Scope) -> dict[str, cst.FunctionDef]:
             if isinstance(site, cst.FunctionDef) and MARKER in ctx.text(site):
                 found[name] = site
     return found
+
+
+def _text_with_decorators(ctx, fn: cst.FunctionDef) -> str:
+    """A def's source from its first decorator (a FunctionDef's own span starts at `def`)."""
+    start = ctx.span(fn.decorators[0])[0] if fn.decorators else ctx.span(fn)[0]
+    return ctx.source[start : ctx.span(fn)[1]]
 
 
 def _same_code(a: str, b: str) -> bool:

@@ -128,14 +128,14 @@ class PytreeStepLoop(Rule):
             scope = scopes.scope_of(assign, ctx.ancestors(assign))
             imported = _imported_jitted(ctx, call)
             if imported is not None:
-                if _carries_state(ctx, scope, carried, loop) and not _already_flat(ctx, carried):
+                if _carries_state(ctx, scope, carried, loop) and not _already_flat(ctx, scope, carried):
                     message = _message(dotted(call.func) or imported, carried, None)
                     yield ctx.finding(assign, f"{message}; no fix: the step is compiled in another module (`{imported}`)")
                 continue
             if not isinstance(call.func, cst.Name):
                 continue
             jitted = _resolve_step(ctx, scope, call.func.value, loop)
-            if jitted is None or _already_flat(ctx, carried) or _gains_nothing(ctx, scope, call, carried, loop, jitted.kind):
+            if jitted is None or _already_flat(ctx, scope, carried) or _gains_nothing(ctx, scope, call, carried, loop, jitted.kind):
                 continue
             yield _finding(ctx, StepCall(assign, call, loop, scope, jitted, carried))
 
@@ -255,12 +255,14 @@ def _carried(assign: cst.Assign, call: cst.Call) -> list[str]:
     return [name for name in args if name in targets]
 
 
-def _already_flat(ctx, carried: list[str]) -> bool:
-    """State flattened before the loop (the Tricks page's own form, or our fix) is left alone."""
-    for assign in ctx.index.assigns:
-        value = assign.value
-        if isinstance(value, cst.Call) and ctx.index.qualified_name(value.func) in FLATTENED_BY:
-            if set(carried) & {n for t in assign.targets for n in target_names(t.target)}:
+def _already_flat(ctx, scope: Scope, carried: list[str]) -> bool:
+    """State flattened in the loop's own scope (the Tricks page's form, or our fix) is left alone;
+    a flat variant elsewhere flattening its own parameters is no sign of it."""
+    for name in carried:
+        for site in scope.bindings.get(name, []):
+            assign = _assignment_of(ctx, site)
+            value = assign.value if assign is not None else _unpacking_call(ctx, site)
+            if isinstance(value, cst.Call) and ctx.index.qualified_name(value.func) in FLATTENED_BY:
                 return True
     return False
 
