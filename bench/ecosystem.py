@@ -508,6 +508,9 @@ def main() -> None:
     if args.compare:
         baseline = worktree(args.compare)
         old = {key: check(baseline, unpack(*key, args.mirror, args.workdir)) for key in trees}
+        old_scores, _, old_unlabelled = score(rows, old)
+        sys.stdout.write(f"\n## The baseline revision {args.compare} on the same manifest\n\n")
+        sys.stdout.write(report(rows, old_scores, old, None, [], old_unlabelled).split("\n## Misses")[0])
         sys.stdout.write("\n" + compare(old, runs))
     if args.json:
         args.json.write_text(json.dumps({f"{k[0]}@{k[1]}": r.findings for k, r in runs.items()}, indent=1))

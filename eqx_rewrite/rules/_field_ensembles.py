@@ -58,7 +58,19 @@ def _called_alike(ctx, info, names: list[str]) -> bool:
     if len({id(m) for m, _, _ in calls}) != 1 or sorted(n for _, n, _ in calls) != sorted(names):
         return False
     arguments = {cst.Module([]).code_for_node(cst.Tuple([cst.Element(a.value) for a in c.args])) for _, _, c in calls}
-    return len(arguments) == 1 and not _rebound_between(ctx, [c for _, _, c in calls])
+    found = [c for _, _, c in calls]
+    return len(arguments) == 1 and _symmetric(ctx, found) and not _rebound_between(ctx, found)
+
+
+def _symmetric(ctx, calls: list[cst.Call]) -> bool:
+    """The members' results play the same part: siblings in one expression (`q1(x), q2(x)`,
+    `jnp.minimum(q1(x), q2(x))`), or each the whole value of an assignment. A gate and a value
+    (`w1(x) * jax.nn.sigmoid(w2(x))`) are two roles, not an ensemble."""
+    holders = [ctx.parent(c) for c in calls]
+    holders = [ctx.parent(h) if isinstance(h, (cst.Arg, cst.Element)) else h for h in holders]
+    if all(h is holders[0] for h in holders) and not isinstance(holders[0], cst.BinaryOperation):
+        return True
+    return all(isinstance(h, cst.Assign) and h.value is c for h, c in zip(holders, calls))
 
 
 def _rebound_between(ctx, calls: list[cst.Call]) -> bool:

@@ -158,6 +158,7 @@ def _classify_uses(ctx, stack: Stack) -> bool:
             _check_temporaries(ctx, stack, site)
         return True
     built = [s for s in stack.build.statements if isinstance(s, cst.For)]
+    applied = False  # some use applies the layers in sequence: without one, a list is no stack
     for use in uses:
         parent = ctx.parent(use)
         if any(ctx.is_inside(use, loop) for loop in built):
@@ -175,6 +176,7 @@ def _classify_uses(ctx, stack: Stack) -> bool:
             site = sequential_call_site(ctx, use)
         else:
             site = loop_site(ctx, use)
+        applied = applied or site is not None
         if isinstance(site, Site) and threads_state(ctx, stack.build, site) and stack.blocker is None:
             stack.blocker = "the layers thread an `eqx.nn.State`, which a scan over stacked layers cannot index per layer"
         elif isinstance(site, Site):
@@ -184,7 +186,7 @@ def _classify_uses(ctx, stack: Stack) -> bool:
             return False  # a for-loop whose steps do not feed each other
         elif stack.blocker is None:
             stack.blocker = site if isinstance(site, str) else _blocking_use(ctx, use)
-    return bool(stack.sites) or stack.blocker is not None
+    return bool(stack.sites) or (applied and stack.blocker is not None)
 
 
 def _blocking_use(ctx, use) -> str:
