@@ -2,7 +2,9 @@
 # fix: safe
 # behaviour: kept
 # jax.jit with donate_argnames and static_argnames: the flat variant keeps the parameter names, so
-# the names still refer to parameters that exist.
+# the names still refer to parameters that exist. `lr` is passed by position: jax finds it static from
+# its name only when no `static_argnums` are given, so the variant spells its position out (a bug the
+# fix fuzzer found).
 import functools
 
 import equinox as eqx
@@ -51,7 +53,7 @@ def run():
             flat_model,
             flat_momentum,
             jnp.full(2, float(i)),
-            lr=0.05,
+            0.05,
         )
     model = jax.tree_util.tree_unflatten(treedef_model, flat_model)
     momentum = jax.tree_util.tree_unflatten(treedef_momentum, flat_momentum)

@@ -2,7 +2,9 @@
 # fix: safe
 # behaviour: kept
 # jax.jit with donate_argnames and static_argnames: the flat variant keeps the parameter names, so
-# the names still refer to parameters that exist.
+# the names still refer to parameters that exist. `lr` is passed by position: jax finds it static from
+# its name only when no `static_argnums` are given, so the variant spells its position out (a bug the
+# fix fuzzer found).
 import functools
 
 import equinox as eqx
@@ -24,5 +26,5 @@ def run():
     model = eqx.nn.Linear(2, 2, key=jr.PRNGKey(0))
     momentum = jax.tree_util.tree_map(jnp.zeros_like, model)
     for i in range(4):
-        model, momentum = update(model, momentum, jnp.full(2, float(i)), lr=0.05)
+        model, momentum = update(model, momentum, jnp.full(2, float(i)), 0.05)
     return model, momentum
