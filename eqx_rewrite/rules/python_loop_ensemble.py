@@ -9,6 +9,7 @@ from ..index import dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
 from ._field_ensembles import field_ensemble_findings
 from ._layer_stacks import Build, comprehension_build
+from .unrolled_layers import UnrolledLayers
 from ._names import assigns_empty_list, is_len_of, names_in
 
 STACKERS = ("jax.numpy.stack",)
@@ -65,8 +66,8 @@ class PythonLoopEnsemble(Rule):
 
     @classmethod
     def may_match_text(cls, source: str, settings) -> bool:
-        # Module-field ensembles need no `= [`: an append loop or written-out members build them.
-        return super().may_match_text(source, settings) or ("split" in source and "self." in source)
+        # Module-field ensembles are the stacks EQX001 looks for, evaluated side by side instead.
+        return super().may_match_text(source, settings) or UnrolledLayers.may_match_text(source, settings)
 
     @staticmethod
     def candidate(f) -> bool:

@@ -107,9 +107,9 @@ class UnrolledLayers(Rule):
     code = "EQX001"
     name = "scan-over-layers"
     summary = "identical layers applied one by one; stack with `filter_vmap`, apply with `lax.scan`"
-    # A loop over a field (however it is wrapped: zip, enumerate, range(len(...))), a numbered field
-    # called, or a Sequential: no more than a line's words, so no wrapping hides a stack.
-    needles = ("__init__", r"\bin\b[^\n]*\bself\.\w+|self\.[A-Za-z_]\w*?\d+\(|Sequential")
+    # A loop over a field, also wrapped in zip, enumerate or range(len(...)); a numbered field called;
+    # or a Sequential.
+    needles = ("__init__", r"\bin\s+(?:(?:zip|enumerate|range)\([^\n]*)?self\.\w+|self\.[A-Za-z_]\w*?\d+\(|Sequential")
 
     needs_module = True
     changes_layout = True
