@@ -30,7 +30,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
