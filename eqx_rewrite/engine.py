@@ -175,8 +175,8 @@ class Context:
         return len(self.source.rstrip("\r\n"))
 
     def insert_after(self, node: cst.CSTNode, code: str) -> Edit:
-        """Insert rendered `code` (its first line not yet indented) after `node`'s last line, with the blank lines PEP 8 puts between
-        definitions at that depth. It goes past the line's newline, so a `delete_lines` of the
+        """Insert rendered `code` (its first line not yet indented) after `node`'s last line, with the
+        blank lines PEP 8 puts between definitions at that depth. It goes past the line's newline, so a `delete_lines` of the
         node's last statement (which takes that newline) ends where this begins, not overlapping it."""
         end = self.line_end(self.span(node)[1])
         indent = self.indent_of(node)
@@ -304,10 +304,9 @@ class Context:
         keys = [codegen.import_sort_key(self.module.code_for_node(s).strip()) for s in block]
         later = next((i for i, k in enumerate(keys) if k > key), None)
         if later is None or (later > 0 and keys[later - 1][0] == key[0]):
-            before = block[-1] if later is None else block[later - 1]
-            end = self.line_end(self.span(before)[1])
-            gap = "\n" if codegen.import_sort_key(self.module.code_for_node(before).strip())[0] == key[0] else "\n\n"
-            return Edit(end, end, gap + line)
+            before = len(block) - 1 if later is None else later - 1
+            end = self.line_end(self.span(block[before])[1])
+            return Edit(end, end, ("\n" if keys[before][0] == key[0] else "\n\n") + line)
         start = self.lines.starts[self.lines.position(self.span(block[later])[0]).row - 1]
         return Edit(start, start, line + ("\n" if keys[later][0] == key[0] else "\n\n"))
 

@@ -7,7 +7,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from . import notebooks
 from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
@@ -151,7 +151,7 @@ def run(
     jobs: int | None = None,
     cache: Cache | None = None,
     progress: Callable[[int, int], None] | None = None,
-    context: list[Path] = (),
+    context: Sequence[Path] = (),
 ) -> list[FileResult]:
     """`context`: the project's other files, read only for what one file cannot know alone (which
     classes are Modules, which functions are jitted)."""

@@ -82,10 +82,12 @@ def flat_loop_fix(ctx, step: StepCall) -> Fix | str:
     flat = {c: fresh(taken, f"flat_{c}") for c in step.carried}
     treedef = {c: fresh(taken, f"treedef_{c}") for c in step.carried}
     variant, variant_edit = _variant(ctx, step, params, paths, lib, spelled, taken)
-    loop_edits = [_call_edit(ctx, step, flat, treedef, variant, spelled)]
-    loop_edits += _read_edits(ctx, step, flat, treedef, spelled)
+    # The state as the original code saw it: every read of it in the loop, and its value after.
+    unflattened = {c: f"{spelled['jax.tree_util.tree_unflatten']}({treedef[c]}, {flat[c]})" for c in step.carried}
+    loop_edits = [_call_edit(ctx, step, flat, treedef, unflattened, variant)]
+    loop_edits += _read_edits(ctx, step, unflattened)
     flatten = [f"{flat[c]}, {treedef[c]} = {spelled['jax.tree_util.tree_flatten']}({c})" for c in step.carried]
-    unflatten = [f"{c} = {spelled['jax.tree_util.tree_unflatten']}({treedef[c]}, {flat[c]})" for c in step.carried]
+    unflatten = [f"{c} = {unflattened[c]}" for c in step.carried]
     loop_edit = _loop_edit(ctx, step, loop_edits, flatten, unflatten)
     if isinstance(loop_edit, str):
         return loop_edit
@@ -319,11 +321,7 @@ class _Replace(cst.CSTTransformer):
         return self.replacements.get(id(original), updated)
 
 
-def _unflattened(c: str, flat: dict[str, str], treedef: dict[str, str], spelled) -> cst.BaseExpression:
-    return cst.parse_expression(f"{spelled['jax.tree_util.tree_unflatten']}({treedef[c]}, {flat[c]})")
-
-
-def _call_edit(ctx, step: StepCall, flat, treedef, variant: str, spelled) -> Edit:
+def _call_edit(ctx, step: StepCall, flat, treedef, unflattened: dict[str, str], variant: str) -> Edit:
     """`targets = step(args)` -> `flat targets = step_flat(treedefs, args with flat state)`: the
     carried arguments take the flat leaves, other reads of the state in the call read it unflattened."""
     carried = set(step.carried)
@@ -331,7 +329,7 @@ def _call_edit(ctx, step: StepCall, flat, treedef, variant: str, spelled) -> Edi
     state_args = {id(a.value) for a in step.call.args if isinstance(a.value, cst.Name) and a.value.value in carried and not a.star}
     for name in names_in(step.call).loads:
         if name.value in carried:
-            replacements[id(name)] = cst.Name(flat[name.value]) if id(name) in state_args else _unflattened(name.value, flat, treedef, spelled)
+            replacements[id(name)] = cst.Name(flat[name.value]) if id(name) in state_args else cst.parse_expression(unflattened[name.value])
     for name in target_name_nodes(step.assign.targets[0].target):
         if name.value in carried:
             replacements[id(name)] = cst.Name(flat[name.value])
@@ -343,15 +341,14 @@ def _call_edit(ctx, step: StepCall, flat, treedef, variant: str, spelled) -> Edi
     return ctx.replace(step.assign, ctx.render(text, ctx.parent(step.assign)))
 
 
-def _read_edits(ctx, step: StepCall, flat, treedef, spelled) -> list[Edit]:
+def _read_edits(ctx, step: StepCall, unflattened: dict[str, str]) -> list[Edit]:
     """Other reads of the state in the loop read it unflattened."""
     reads = [
         load
         for load in step.scope.loads
         if load.value in step.carried and ctx.is_inside(load, step.loop) and not ctx.is_inside(load, step.assign)
     ]
-    unflatten = spelled["jax.tree_util.tree_unflatten"]
-    return ctx.rewrite_expressions([(n, f"{unflatten}({treedef[n.value]}, {flat[n.value]})") for n in reads])
+    return ctx.rewrite_expressions([(n, unflattened[n.value]) for n in reads])
 
 
 def _loop_edit(ctx, step: StepCall, inner: list[Edit], flatten: list[str], unflatten: list[str]) -> list[Edit] | str:

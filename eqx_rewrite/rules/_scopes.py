@@ -131,25 +131,25 @@ class _Walker(VariableVisitor):
     # --- scopes ------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self._visit(*node.decorators, node.returns)
-        for param in all_params(node.params):
-            self._visit(param.default, param.annotation)
-        self._bind(node.name.value, node)
-        self._push(node)
-        for param in all_params(node.params):
-            self._bind(param.name.value, param)
-        node.body.visit(self)
-        self.stack.pop()
+        self._function(node, bind=node.name.value)
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self._function(node)
+        return False
+
+    def _function(self, node: cst.FunctionDef | cst.Lambda, bind: str | None = None) -> None:
+        """Defaults and annotations run where the function is defined; its parameters and body in
+        its own scope."""
         for param in all_params(node.params):
-            self._visit(param.default)
+            self._visit(param.default, param.annotation)
+        if bind is not None:
+            self._bind(bind, node)
         self._push(node)
         for param in all_params(node.params):
             self._bind(param.name.value, param)
         node.body.visit(self)
         self.stack.pop()
-        return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self._visit(*node.decorators, *node.bases, *node.keywords)
