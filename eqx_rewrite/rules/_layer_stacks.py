@@ -331,16 +331,32 @@ KEY_MAKERS = (SPLIT, "jax.random.PRNGKey", "jax.random.key", "jax.random.fold_in
 def _same_key_build(ctx, init, ctor, var, iterable, statements, report) -> Build | None:
     """`[Ctor(..., key=key) for _ in range(n)]`: every layer is initialised identically. The key may
     be passed positionally, when it is provably a key (bound from `jax.random.split` and the like)."""
-    key = next((a.value for a in ctor.args if a.keyword is not None and a.keyword.value == "key"), None)
-    if key is None:
-        keys = [a.value for a in ctor.args if a.keyword is None and not a.star and _is_key(ctx, init, a.value)]
-        key = keys[0] if len(keys) == 1 else None
+    key = ctor_key(ctx, init, ctor)
     if key is None or not (isinstance(iterable, cst.Call) and dotted(iterable.func) == "range"):
         return None
     if len(iterable.args) != 1 or iterable.args[0].star:
         return None
     count = iterable.args[0].value
     return Build(statements, ctor, key, None, None, var, _literal(count) or count, report)
+
+
+def ctor_key(ctx, fn, ctor: cst.Call) -> cst.BaseExpression | None:
+    """The argument carrying a constructor's key: `key=`, or the one positional argument provably a
+    key (a name bound from a key-making call, or one element of split keys: `keys[1]`)."""
+    key = next((a.value for a in ctor.args if a.keyword is not None and a.keyword.value == "key"), None)
+    if key is not None:
+        return key
+    keys = [a.value for a in ctor.args if a.keyword is None and not a.star and (_is_key(ctx, fn, a.value) or _one_split_key(ctx, fn, a.value))]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _one_split_key(ctx, fn, node) -> bool:
+    return (
+        isinstance(node, cst.Subscript)
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+        and split_keys(ctx, fn, node.value) is not None
+    )
 
 
 def _is_key(ctx, fn, node) -> bool:
@@ -429,7 +445,7 @@ def named_builds(ctx, info: ClassInfo, min_fields: int) -> list[tuple[list[str],
         if match is None or ctx.index.constructed_module(assigned[1]) is None:
             continue
         call = assigned[1]
-        key = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "key"), None)
+        key = ctor_key(ctx, init, call)
         if key is None:
             continue
         shape = _text_without(ctx, call, key)
