@@ -45,6 +45,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs available).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary or progress.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the findings cache.")
+@click.option("--force-exclude", is_flag=True, help="Apply exclude and extend-exclude to files named on the command line too (for pre-commit).")
 @click.option("--verify", is_flag=True, help="With --fix or --diff: run entries before and after the fixes; keep only fixes whose results match.")
 @click.option("--verify-entry", "verify_entries", multiple=True, metavar="FILE:FUNC", help="A zero-argument function returning a pytree (repeatable).")
 @click.option("--verify-cmd", metavar="CMD", help="A command that must still succeed after the fixes when it succeeds before.")
@@ -55,7 +56,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.version_option(__version__, "--version", prog_name="eqx-rewrite")
-def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache,
+def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, force_exclude,
         verify, verify_entries, verify_cmd, verify_timeout, device, rtol, atol, list_rules, explain):
     """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
 
@@ -83,7 +84,7 @@ def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, std
         sys.exit(_run_stdin(stdin_filename, job, mode, output_format, exit_zero, quiet))
     spec = _verify_spec(config, settings, verify_options) if verify else None
     cache = None if no_cache else Cache(config.root)
-    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs, cache, spec))
+    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs, cache, spec, force_exclude))
 
 
 def _config_start(paths: tuple[Path, ...], stdin_filename: Path | None) -> Path:
@@ -148,18 +149,15 @@ def _project_files(config: Config) -> list[Path]:
     there is no project to speak of, and only the named files are indexed."""
     if config.path is None:
         return []
-    try:
-        return list(discover([config.root], config.exclude + config.extend_exclude, config.root))
-    except (FileError, OSError):
-        return []
+    return discover([config.root], config.exclude + config.extend_exclude, config.root).files
 
 
-def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache, spec) -> int:
+def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache, spec, force_exclude) -> int:
     roots = list(paths) or [config.root / p for p in config.src]
-    try:
-        files = list(discover(roots, config.exclude + config.extend_exclude, config.root))
-    except FileError as exc:
-        raise Failure(exc.message) from None
+    found = discover(roots, config.exclude + config.extend_exclude, config.root, force_exclude)
+    for path, message in found.problems:
+        click.echo(f"{path}: error: {message}", err=True)
+    files = found.files
     show_progress = not quiet and sys.stderr.isatty() and len(files) >= PROGRESS_MIN_FILES
     context = _project_files(config) if paths else []
     results = run(files, job, jobs, cache, _progress if show_progress else None, context=context)
@@ -172,7 +170,7 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
         for result in results:
             if result.changed and result.error is None:
                 click.echo(result.diff(), nl=False)
-    return _report(results, mode, output_format, exit_zero, quiet, verification=verification)
+    return _report(results, mode, output_format, exit_zero, quiet, verification=verification, unfound=len(found.problems))
 
 
 def _verify(results: list[FileResult], spec):
@@ -218,7 +216,8 @@ def _run_stdin(filename: Path, job: Job, mode, output_format, exit_zero, quiet) 
     return _report([result], mode, output_format, exit_zero, quiet)
 
 
-def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True, verification=None) -> int:
+def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True, verification=None, unfound=0) -> int:
+    """`unfound`: paths discovery could not walk, already reported; they make the run an error."""
     items = [Located(str(r.path), d, r.line(d)) for r in results for d in r.diagnostics]
     errors = [r for r in results if r.error is not None]
     for r in errors:
@@ -234,9 +233,9 @@ def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, st
     if output_format in ("text", "concise") and not quiet:
         fixed = sum(r.fixes_applied for r in results if r.error is None)
         held = frozenset(str(v.path) for v in verification.verdicts if not v.verified) if verification else frozenset()
-        text = summary(items, fixed, dry_run=mode == "diff", held=held, failed=len(errors))
+        text = summary(items, fixed, dry_run=mode == "diff", held=held, failed=len(errors), unfound=unfound)
         click.echo(text, nl=False, err=to_stderr)
-    if errors:
+    if errors or unfound:
         return EXIT_ERROR
     pending = bool(items) or (mode == "diff" and any(r.changed for r in results))
     return EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN

@@ -13,6 +13,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from .files import resolved_path
 from .rule import all_rules
 
 DEFAULT_LINE_LENGTH = 88
@@ -64,7 +65,7 @@ KEYS = {
 
 def find_config(start: Path) -> Path | None:
     """The nearest pyproject.toml with a `[tool.eqx-rewrite]` table, walking up from `start`."""
-    here = start.resolve()
+    here = resolved_path(start)
     if here.is_file() or not here.exists():
         here = here.parent
     for folder in (here, *here.parents):

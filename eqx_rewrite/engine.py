@@ -109,13 +109,24 @@ def parse(source: str) -> cst.Module:
         raise ParseError(1, 1, "file is nested too deeply to parse") from None
 
 
-def _ast_parse(source: str) -> ast.Module:
+def _ast_parse(source: str) -> ast.Module | None:
+    """The `ast` tree, or None where this Python's grammar is older than the file's (PEP 695
+    generics under 3.11): libcst, which parses newer syntax, then judges the file."""
+    nul = source.find("\0")
+    if nul >= 0:  # Python refuses such a file; libcst would parse it
+        line_start = source.rfind("\n", 0, nul) + 1
+        raise ParseError(source.count("\n", 0, nul) + 1, nul - line_start + 1, "SyntaxError: source contains a NUL byte")
     try:
         return ast.parse(source)
     except SyntaxError as exc:
-        raise ParseError(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}") from None
-    except (ValueError, RecursionError) as exc:  # e.g. a NUL byte
-        raise ParseError(1, 1, f"SyntaxError: {exc}") from None
+        try:
+            cst.parse_module(source)
+        except (cst.ParserSyntaxError, RecursionError):
+            # Wrong in both grammars: `ast` says where, better than libcst does.
+            raise ParseError(exc.lineno or 1, exc.offset or 1, f"SyntaxError: {exc.msg}") from None
+        return None
+    except RecursionError:
+        raise ParseError(1, 1, "file is nested too deeply to parse") from None
 
 
 class LazyMetadata:
@@ -349,8 +360,8 @@ def candidate_rules(source: str, rules: list[Rule], settings: Settings) -> list[
 
     Rules resolve names through the file's own imports, so a file that mentions neither jax nor
     equinox cannot have a finding. Each rule's regexes then run on the text; a file that passes
-    some is parsed by `ast` (where its syntax errors are reported) for the rules' `ast` conditions.
-    Files that fail every test are never parsed.
+    some is parsed by `ast` for the rules' `ast` conditions (a file `ast` cannot parse goes on to
+    libcst, which reports its syntax errors). Files that fail every test are never parsed.
     """
     if "jax" not in source and "equinox" not in source:
         return []
@@ -359,7 +370,10 @@ def candidate_rules(source: str, rules: list[Rule], settings: Settings) -> list[
         rules = [rule for rule in rules if not rule.needs_module]
     if not rules:
         return rules
-    found = features(_ast_parse(source), settings.project_jitted)
+    tree = _ast_parse(source)
+    if tree is None:
+        return rules
+    found = features(tree, settings.project_jitted)
     return [rule for rule in rules if rule.candidate(found)]
 
 

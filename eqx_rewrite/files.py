@@ -40,44 +40,81 @@ class SourceFile:
 
 
 # --- discovery -----------------------------------------------------------------------------------
-def discover(paths: Iterable[Path], exclude: Iterable[str], root: Path) -> Iterator[Path]:
-    """Python files under `paths`; files named explicitly are always included, as in ruff."""
+@dataclass
+class Discovery:
+    files: list[Path]
+    problems: list[tuple[Path, str]]  # paths that could not be walked or do not exist, and why
+
+
+def discover(paths: Iterable[Path], exclude: Iterable[str], root: Path, force_exclude: bool = False) -> Discovery:
+    """Python files under `paths`. Files named explicitly are included even when excluded, as in ruff,
+    unless `force_exclude` (pre-commit names every staged file). Nothing found on the way stops the
+    walk: a missing path, a symlink loop or an unreadable folder is a problem, and the rest is found."""
     patterns = tuple(exclude)
+    found = Discovery([], [])
     seen: set[Path] = set()
     for path in paths:
         if path.is_file():
-            candidates: Iterable[Path] = [path]
+            candidates: Iterable[Path] = [] if force_exclude and excluded(path, patterns, root) else [path]
         elif path.is_dir():
-            candidates = _walk(path, patterns, root)
+            candidates = _walk(path, patterns, root, found.problems)
         else:
-            raise FileError(f"{path}: no such file or directory")
+            found.problems.append((path, _missing(path)))
+            continue
         for candidate in candidates:
-            resolved = candidate.resolve()
+            resolved = resolved_path(candidate)
             if resolved not in seen:
                 seen.add(resolved)
-                yield candidate
+                found.files.append(candidate)
+    return found
 
 
-def _walk(top: Path, patterns: tuple[str, ...], root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(top):
+def resolved_path(path: Path) -> Path:
+    """`path` made absolute with its links followed, as far as they lead (a loop is left as it is)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        return path.absolute()
+
+
+def _missing(path: Path) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return "not a file or directory"
+
+
+def _walk(top: Path, patterns: tuple[str, ...], root: Path, problems: list[tuple[Path, str]]) -> Iterator[Path]:
+    def unreadable(exc: OSError) -> None:
+        problems.append((Path(exc.filename or top), f"cannot read directory: {(exc.strerror or str(exc)).lower()}"))
+
+    # Links to folders are not followed (os.walk's default), so a link back up cannot loop.
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):
         here = Path(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames if not _skipped_dir(here / d) and not excluded(here / d, patterns, root)
         )
         for name in sorted(filenames):
             path = here / name
-            if name.endswith(SUFFIXES) and not excluded(path, patterns, root):
+            # A dangling link is no file of the tree (editors' lock files `.#m.py` are such links).
+            if name.endswith(SUFFIXES) and not excluded(path, patterns, root) and (path.exists() or not path.is_symlink()):
                 yield path
 
 
 def _skipped_dir(path: Path) -> bool:
-    return path.name in SKIPPED_DIRS or (path / "pyvenv.cfg").exists()
+    if path.name in SKIPPED_DIRS:
+        return True
+    try:
+        return (path / "pyvenv.cfg").exists()
+    except OSError:  # unreadable: os.walk reports it when it tries to enter
+        return False
 
 
 def excluded(path: Path, patterns: Iterable[str], root: Path) -> bool:
     """gitignore-like matching: a pattern matches the path relative to the root, or any component."""
     try:
-        relative = path.resolve().relative_to(root.resolve()).as_posix()
+        relative = resolved_path(path).relative_to(resolved_path(root)).as_posix()
     except ValueError:
         relative = path.as_posix()
     for pattern in patterns:
@@ -127,10 +164,12 @@ def write_atomic(original: SourceFile, new_text: str) -> None:
     a crash leaves either the old file or the new one. A file that changed since it was read, or that
     is read-only, is not written.
     """
-    path = original.path
+    # Through a symlink the real file is written and the link kept, as ruff and black do.
+    path = resolved_path(original.path) if original.path.is_symlink() else original.path
     data = new_text.encode(original.encoding)
     _ensure_unchanged(original)
     # Renaming over a file would succeed where writing it would not: ask the OS as a write would.
+    # (As root every file is writable, read-only ones included: the OS says yes, and so do we.)
     if not os.access(path, os.W_OK):
         raise FileError("file is read-only; fixes not written")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".eqx-rewrite.tmp", dir=path.parent)

@@ -58,9 +58,12 @@ def _text(items: list[Located]) -> str:
     return "".join(out)
 
 
-def summary(items: list[Located], fixed: int = 0, dry_run: bool = False, held: frozenset[str] = frozenset(), failed: int = 0) -> str:
+def summary(
+    items: list[Located], fixed: int = 0, dry_run: bool = False, held: frozenset[str] = frozenset(), failed: int = 0, unfound: int = 0
+) -> str:
     """`held`: files whose fixes --verify held back; their findings are not "fixable" hints.
-    `failed`: files that could not be processed, which rules out "All checks passed!"."""
+    `failed`: files that could not be processed, `unfound`: paths that could not be searched; either
+    rules out "All checks passed!"."""
     held_back = sum(1 for i in items if i.filename in held)
     safe = sum(1 for i in items if i.diagnostic.fix_safety == "safe" and i.filename not in held)
     unsafe = sum(1 for i in items if i.diagnostic.fix_safety == "unsafe" and i.filename not in held)
@@ -78,10 +81,12 @@ def summary(items: list[Located], fixed: int = 0, dry_run: bool = False, held: f
         if held_back:
             extras.append(f"{held_back} held back by --verify")
         parts[-1] += f" ({', '.join(extras)})." if extras else "."
-    elif not fixed and not failed:
+    elif not fixed and not failed and not unfound:
         parts.append("All checks passed!")
     if failed:
         parts.append(f"{failed} file{'s' * (failed != 1)} could not be processed.")
+    if unfound:
+        parts.append(f"{unfound} path{'s' * (unfound != 1)} could not be searched.")
     return " ".join(parts) + "\n"
 
 

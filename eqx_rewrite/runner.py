@@ -13,7 +13,7 @@ from . import notebooks
 from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
 from .project import jitted_functions, module_class_names
 from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
-from .files import FileError, SourceFile, decode, excluded, read_source, write_atomic
+from .files import FileError, SourceFile, decode, excluded, read_source, resolved_path, write_atomic
 from .rule import RuleSelection
 
 # Below this many files a pool costs more to start than it saves.
@@ -157,8 +157,8 @@ def run(
     classes are Modules, which functions are jitted)."""
     raws = [_read_bytes(p) for p in paths]
     texts = [(p, r.decode("utf-8", "replace")) for p, r in zip(paths, raws) if r is not None]
-    named = {p.resolve() for p in paths}
-    others = [(p, _read_bytes(p)) for p in context if p.resolve() not in named]
+    named = {resolved_path(p) for p in paths}
+    others = [(p, _read_bytes(p)) for p in context if resolved_path(p) not in named]
     index_texts = texts + [(p, r.decode("utf-8", "replace")) for p, r in others if r is not None]
     classes = module_class_names(text for _, text in index_texts)
     jitted = jitted_functions(index_texts)

@@ -147,3 +147,52 @@ def test_check_does_not_import_jax(tmp_path, run_cli):
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_missing_paths_and_symlink_loops_are_errors_and_the_rest_is_checked(tmp_path, run_cli):
+    (tmp_path / "m.py").write_text(SURGERY)
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "up").symlink_to(tmp_path)  # a link back up is not followed
+    (tmp_path / "pkg" / ".#m.py").symlink_to(tmp_path / "gone.py")  # an editor's lock file
+    r = run_cli("--output-format", "json", "nothere.py", "loop_a", ".")
+    assert r.returncode == 2
+    assert [d["filename"] for d in json.loads(r.stdout)] == ["m.py"]
+    assert r.stderr.splitlines() == ["nothere.py: error: no such file or directory", "loop_a: error: too many levels of symbolic links"]
+
+
+def test_unreadable_folder_is_an_error_and_the_rest_is_checked(tmp_path, monkeypatch):
+    # Run in-process: as root no folder is unreadable, so the OS's refusal is simulated.
+    import os
+
+    from click.testing import CliRunner
+
+    from eqx_rewrite.cli import cli
+
+    (tmp_path / "m.py").write_text(SURGERY)
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "s.py").write_text(SURGERY)
+    scandir = os.scandir
+
+    def refusing(path="."):
+        if os.path.basename(os.fspath(path)) == "secret":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["--no-cache", "--output-format", "concise", "."])
+    assert r.exit_code == 2
+    # `output` holds stdout and stderr together under every click version.
+    assert "m.py:14:5: EQX005" in r.output and "s.py" not in r.output
+    assert "secret: error: cannot read directory: permission denied" in r.output
+
+
+def test_force_exclude_applies_excludes_to_named_files(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[tool.eqx-rewrite]\nextend-exclude = ["legacy/*"]\n')
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "old.py").write_text(SURGERY)
+    assert run_cli("--check", "legacy/old.py").returncode == 1  # named files are checked, as in ruff
+    r = run_cli("--fix", "--force-exclude", "legacy/old.py")
+    assert r.returncode == 0 and (tmp_path / "legacy" / "old.py").read_text() == SURGERY

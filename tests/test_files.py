@@ -138,3 +138,27 @@ def test_a_fix_whose_edits_overlap_is_never_applied():
     broken = Fix(Safety.SAFE, "broken", (Edit(0, 10, "a"), Edit(5, 15, "b")))
     fine = Fix(Safety.SAFE, "fine", (Edit(20, 25, "c"),))
     assert _compatible_edits([broken, fine]) == ([Edit(20, 25, "c")], 1)
+
+
+def test_fix_writes_through_a_symlink_and_keeps_it(tmp_path, run_cli):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "m.py").write_text(SURGERY)
+    (tmp_path / "m.py").symlink_to(real / "m.py")
+    r = run_cli("--fix", "m.py")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "m.py").is_symlink()
+    assert (real / "m.py").read_text() == SURGERY_FIXED
+
+
+def test_syntax_newer_than_the_running_python_is_analysed(tmp_path, run_cli):
+    (tmp_path / "m.py").write_text("class Box[T]:\n    x: T\n\n\n" + SURGERY)
+    r = run_cli("--check", "m.py")
+    assert r.returncode == 1 and "EQX005" in r.stdout, r.stderr
+
+
+def test_nul_byte_is_reported_at_its_line(tmp_path, run_cli):
+    (tmp_path / "m.py").write_text(SURGERY + "\ny = '\0'\n")
+    r = run_cli("--check", "m.py")
+    row = SURGERY.count("\n") + 2
+    assert r.returncode == 2 and r.stderr.startswith(f"m.py:{row}:6: error: SyntaxError: source contains a NUL byte")
