@@ -2,12 +2,14 @@
 convert, Module bases are found across files, and the threshold option."""
 
 import json
+import textwrap
 
 import pytest
 
 from catalogue import assert_same, cases, load
 from eqx_rewrite.engine import Settings, analyse, parse
 
+RULES = next(c.path.parent for c in cases() if c.path.parent.name == "EQX001")
 CONVERTIBLE = [c for c in cases() if c.path.parent.name == "EQX001" and c.expected_path.exists()]
 
 
@@ -140,3 +142,19 @@ def test_written_out_field_built_but_not_applied_blocks_the_fix():
     source = _case("named_fields_nested_keys.py").replace("        h = h + self.block3(h)\n", "")
     (finding,) = analyse(source, Settings()).diagnostics
     assert finding.fix_safety is None and "`self.block3` is built but not applied" in finding.message
+
+
+@pytest.mark.parametrize(
+    "rebinding",
+    ["    if jnp.ndim(x) > 1:\n        keys = [None] * len(self.layers)\n", "    keys += keys\n", "    for keys in [keys]:\n        pass\n"],
+    ids=["in a branch", "augmented", "as a loop target"],
+)
+def test_keys_rebound_otherwise_than_by_an_assignment_before_the_loop_are_not_provably_split(rebinding):
+    # The last plain assignment (`keys = jr.split(...)`) is not what the loop reads when anything else
+    # may rebind the name in between: zipped per-layer values, no fix.
+    source = (RULES / "keys_rebound_before_loop.py").read_text()
+    anchor = "        for layer, key in zip(self.layers, keys):\n"
+    patched = source.replace(anchor, textwrap.indent(rebinding, "    ") + anchor)
+    assert patched != source
+    (finding,) = analyse(patched, Settings(unsafe_fixes=True)).diagnostics
+    assert finding.code == "EQX001" and finding.fix_safety is None

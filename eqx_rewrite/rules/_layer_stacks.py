@@ -266,30 +266,48 @@ def _layer_build(ctx, init, ctor, var: str, iterable, statements, report, accept
         return _same_key_build(ctx, init, ctor, var, iterable, statements, report)
     if len(uses) == 1 and isinstance(uses[0].value, cst.Subscript):
         return _indexed_key_build(ctx, init, ctor, uses[0].value, var, iterable, statements, report)
-    if len(uses) != 1 or not (isinstance(uses[0].value, cst.Name) and uses[0].value.value == var):
+    key = uses[0].value if len(uses) == 1 else None
+    if key is not None and not isinstance(key, cst.Name):
+        key = _nested_key(ctx, key, var)
+    if not (isinstance(key, cst.Name) and key.value == var):
         return None  # the loop variable changes more than the key: widths, rates... differ per layer
     split = split_keys(ctx, init, iterable)
     if split is None:
         return None
-    return Build(statements, ctor, uses[0].value, None, iterable, var, split.count, report, keys_listed=split.listed)
+    return Build(statements, ctor, key, None, iterable, var, split.count, report, keys_listed=split.listed)
+
+
+def _nested_key(ctx, node: cst.BaseExpression, var: str) -> cst.Name | None:
+    """`var` read once inside `node`, as the `key=` of a Module built there:
+    `eqx.nn.Sequential([eqx.nn.Linear(h, h, key=k), eqx.nn.LayerNorm(h)])`."""
+    reads = [n for n in names_in(node).loads if n.value == var]
+    arg = ctx.parent(reads[0]) if len(reads) == 1 else None
+    call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
+    if isinstance(call, cst.Call) and arg.keyword is not None and arg.keyword.value == "key" and _constructs_module(ctx, call):
+        return reads[0]
+    return None
 
 
 def _indexed_key_build(ctx, init, ctor, key_arg: cst.Subscript, var: str, iterable, statements, report) -> Build | None:
     """`[Block(key=keys[i + c]) for i in range(n)]` over split keys: the layers' keys are the slice
-    `keys[c:n + c]`, in order."""
+    `keys[c:n + c]`, in order. Any other index (`keys[-i]`) gives the keys the comprehension
+    itself picks, stacked: `jnp.stack([keys[-i] for i in range(n)])`."""
     if not (len(key_arg.slice) == 1 and isinstance(key_arg.slice[0].slice, cst.Index)):
         return None
     offset = _offset_of(key_arg.slice[0].slice.value, var)
     split = split_keys(ctx, init, key_arg.value)
     bounds = _range_bounds(iterable)
-    if offset is None or split is None or bounds is None:
+    if split is None:
         return None
+    count = _literal(iterable.args[-1].value) or iterable.args[-1].value if bounds and len(iterable.args) == 1 else None
+    if offset is None or bounds is None:
+        picked = f"[{ctx.text(key_arg)} for {var} in {ctx.text(iterable)}]"
+        return Build(statements, ctor, key_arg, None, None, var, count, report, keys_listed=True, keys_slice=picked)
     low, high = bounds
     start = _plus(low, offset)
     stop = _plus(high, offset)
     keys = f"{ctx.text(key_arg.value)}[{start if start != '0' else ''}:{stop}]"
-    count = _literal(iterable.args[-1].value) if len(iterable.args) == 1 else None
-    return Build(statements, ctor, key_arg, None, None, var, count if count is not None else iterable.args[-1].value if len(iterable.args) == 1 else None, report, keys_listed=split.listed, keys_slice=keys)
+    return Build(statements, ctor, key_arg, None, None, var, count, report, keys_listed=split.listed, keys_slice=keys)
 
 
 def _offset_of(index: cst.BaseExpression, var: str) -> int | None:
@@ -360,10 +378,10 @@ def _one_split_key(ctx, fn, node) -> bool:
 
 
 def _is_key(ctx, fn, node) -> bool:
-    """A name bound once in `fn` from a key-making call, as the whole target or one of its elements."""
+    """A name bound in `fn` from a key-making call, as the whole target or one of its elements."""
     if not isinstance(node, cst.Name):
         return False
-    bindings = _local_bindings(fn, node.value)
+    bindings = _local_bindings(ctx, fn, node.value, node)
     return len(bindings) == 1 and isinstance(bindings[0][1], cst.Call) and ctx.index.qualified_name(bindings[0][1].func) in KEY_MAKERS
 
 
@@ -376,7 +394,7 @@ def split_keys(ctx, fn, node) -> SplitKeys | None:
         inner = split_keys(ctx, fn, node.value)
         return None if inner is None else SplitKeys(None, inner.listed)
     if isinstance(node, cst.Name):
-        bindings = _local_bindings(fn, node.value)
+        bindings = _local_bindings(ctx, fn, node.value, node)
         if len(bindings) != 1:
             return None
         target, value = bindings[0]
@@ -411,25 +429,38 @@ def _literal(node) -> int | None:
     return None
 
 
-def _local_bindings(fn: cst.FunctionDef | cst.Module, name: str) -> list[tuple[cst.BaseExpression | None, cst.BaseExpression]]:
-    """Top-level assignments binding `name` in `fn`, as (target, value): the target is the Name when
-    it is the whole target, the tuple when `name` is star-unpacked from it, else None (unknown)."""
+def _local_bindings(ctx, fn: cst.FunctionDef | cst.Module, name: str, at: cst.CSTNode) -> list[tuple[cst.BaseExpression | None, cst.BaseExpression]]:
+    """The assignment of `name` that `at` reads, as [(target, value)]: the target is the Name when it
+    is the whole target, the tuple when `name` is star-unpacked from it, else None (unknown). It is the
+    last top-level assignment of `fn` before `at`'s statement; [] when another kind of binding (in a
+    branch, a loop, an augmented assignment, `at`'s own statement) may come between."""
     found: list = []
     for stmt in method_statements(fn):
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if not isinstance(small, cst.Assign):
-                continue
-            for t in small.targets:
-                target = t.target
-                if isinstance(target, cst.Name) and target.value == name:
-                    found.append((target, small.value))
-                elif name in target_names(target):
-                    starred = isinstance(target, (cst.Tuple, cst.List)) and any(
-                        isinstance(e, cst.StarredElement) and isinstance(e.value, cst.Name) and e.value.value == name for e in target.elements
-                    )
-                    found.append((target if starred else None, small.value))
+        if ctx.is_inside(at, stmt):
+            return [] if name in names_in(stmt).bound else found[-1:]
+        assigned = _assigned_in(stmt, name) if isinstance(stmt, cst.SimpleStatementLine) else None
+        if assigned is not None:
+            found.append(assigned)
+        elif name in names_in(stmt).bound:
+            found.append((None, None))  # bound some other way: what `at` reads is unknown
+    return []
+
+
+def _assigned_in(stmt: cst.SimpleStatementLine, name: str) -> tuple[cst.BaseExpression | None, cst.BaseExpression] | None:
+    """`name = value` (or `name` among the targets) as the only way `stmt` binds it."""
+    found = None
+    for small in stmt.body:
+        targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
+        for target in targets:
+            if isinstance(target, cst.Name) and target.value == name:
+                found = (target, small.value)
+            elif name in target_names(target):
+                starred = isinstance(target, (cst.Tuple, cst.List)) and any(
+                    isinstance(e, cst.StarredElement) and isinstance(e.value, cst.Name) and e.value.value == name for e in target.elements
+                )
+                found = (target if starred else None, small.value)
+        if not targets and name in names_in(small).bound:
+            return None
     return found
 
 

@@ -459,7 +459,8 @@ def _insert_body(rendered: str, body: str) -> str:
 
 
 def _converter_name(stack: Stack, new_field: str) -> str:
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", stack.cls.name).lower().lstrip("_")
+    # An acronym stays one word: `NanoGPT` -> `nano_gpt`, `MLPBlock` -> `mlp_block`.
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", stack.cls.name).lower().lstrip("_")
     return f"convert_{snake}_{new_field}_checkpoint"
 
 

@@ -27,7 +27,7 @@ class MLPStack(eqx.Module):
         return x
 
 
-def convert_m_l_p_stack_layers_checkpoint(path, like):
+def convert_mlp_stack_layers_checkpoint(path, like):
     """Load a `MLPStack` checkpoint saved before eqx-rewrite stacked `layers` (EQX001).
 
     `path` was written by `eqx.tree_serialise_leaves`; `like` is a freshly built `MLPStack`.
