@@ -26,6 +26,7 @@ class Features:
     built_stacks: set[str] = field(default_factory=set)  # `self.f = [C(...) for ...]` and the like
     iterated_self_fields: set[str] = field(default_factory=set)  # `for x in self.f`, `zip(self.f, ...)`
     numbered_fields: dict[str, int] = field(default_factory=dict)  # `self.l1 = C(...)`: prefix -> count
+    unpacked_members: bool = False  # `self.a, self.b = (C(...) for ...)`
     calls_numbered_self_field: bool = False  # `self.l1(...)`
     sequential_fields: set[str] = field(default_factory=set)  # `self.f = Sequential(...)`
     jitted: set[str] = field(default_factory=set)  # functions and methods compiled with a *jit*
@@ -186,6 +187,8 @@ class _Collector(ast.NodeVisitor):
         for target in node.targets:
             if _is_self_field(target):
                 self._self_assignment(target.attr, value)
+            if isinstance(target, ast.Tuple) and all(_is_self_field(e) for e in target.elts) and _is_layer_list(value, set()):
+                self.features.unpacked_members = True
             if isinstance(target, ast.Subscript):
                 base = target.value
                 if isinstance(base, ast.Attribute) and base.attr == "__dict__" and not self._constructs(base.value):
@@ -253,6 +256,8 @@ class _Collector(ast.NodeVisitor):
                 self.features.scan_bodies.append(body)
         if name == "tree_at":
             self.features.calls_tree_at = True
+        if self.loops and isinstance(func, ast.Subscript) and _is_self_field(func.value):
+            self.features.iterated_self_fields.add(func.value.attr)  # `self.f[i](...)`: iterated by index
         if name is not None and NUMBERED.match(name) and _is_self_field(node.func):
             self.features.calls_numbered_self_field = True
         self.generic_visit(node)

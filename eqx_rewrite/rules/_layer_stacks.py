@@ -602,7 +602,7 @@ def loop_site(ctx, use: cst.Attribute) -> Site | str | None:
     problem = _body_problem(body, layer_var, key_var)
     if problem:
         return problem
-    carry = _carry(body, exclude={layer_var, key_var, *( [target.value] if field_nodes else [])})
+    carry = carried(body, exclude={layer_var, key_var, *( [target.value] if field_nodes else [])})
     if not carry:
         return None  # nothing chains from one layer to the next: side by side, not a stack
     key_var = None if enumerated is not None else key_var
@@ -736,7 +736,7 @@ class _Exits(cst.CSTVisitor):
         return super().on_visit(node)
 
 
-def _carry(body: list[cst.CSTNode], exclude: set) -> list[str]:
+def carried(body: list[cst.CSTNode], exclude: set) -> list[str]:
     """Names a step reads before it assigns them: what flows from one layer to the next."""
     bound = set().union(*(names_in(s).bound for s in body))
     assigned: set[str] = set()
@@ -781,7 +781,7 @@ def chain_site(ctx, info: ClassInfo, fields: list[str], uses: list[cst.Attribute
     shapes = {_text_without(ctx, s, by_field[f][1]) for s, f in zip(statements, fields)}
     if len(shapes) != 1:
         return "the layers are not applied the same way at every step"
-    carry = _carry([statements[0]], exclude=set())
+    carry = carried([statements[0]], exclude=set())
     if not carry:
         return None
     return Site(statements, [statements[0]], "layer", carry, field_nodes=[by_field[fields[0]][1]])

@@ -71,7 +71,7 @@ class PythonLoopEnsemble(Rule):
 
     @staticmethod
     def candidate(f) -> bool:
-        members = f.built_stacks & f.iterated_self_fields or any(n >= 2 for n in f.numbered_fields.values())
+        members = f.built_stacks & f.iterated_self_fields or any(n >= 2 for n in f.numbered_fields.values()) or f.unpacked_members
         return bool(f.listcomp_names & f.iterated_names) or (f.class_with_init and bool(members))
 
     def check(self, ctx) -> Iterator[Finding]:
