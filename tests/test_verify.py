@@ -162,7 +162,8 @@ def test_the_catalogue_verifies_itself(tmp_path, run_cli):
 
     chosen = {}
     for case in cases():
-        if case.fixes & {"safe", "unsafe"} and case.path.parent.name not in chosen:
+        # One case for each Tricks-page rule (EQX1xx rewrites API spellings: the catalogue checks those).
+        if case.fixes & {"safe", "unsafe"} and case.path.parent.name.startswith("EQX00") and case.path.parent.name not in chosen:
             chosen[case.path.parent.name] = case
     _project(tmp_path, **{f"{code.lower()}_{c.path.name}": c.path.read_text() for code, c in chosen.items()})
     entries = [a for code, c in chosen.items() for a in ("--verify-entry", f"{code.lower()}_{c.path.name}:run")]

@@ -1,6 +1,7 @@
 """Every rule module; importing this package registers them all."""
 
 from . import (  # noqa: F401
+    deprecated_api,
     init_kwargs,
     module_mutation,
     python_loop_ensemble,
