@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     deprecated_api,
     init_kwargs,
+    jit_in_loop,
     module_mutation,
     python_loop_ensemble,
     pytree_step_loop,
