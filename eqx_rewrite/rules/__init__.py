@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     init_kwargs,
     jit_in_loop,
     module_mutation,
+    prng_key_reuse,
     python_loop_ensemble,
     pytree_step_loop,
     scan_carry_unused,

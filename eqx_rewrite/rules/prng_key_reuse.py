@@ -1,0 +1,329 @@
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import libcst as cst
+
+from ..rule import Finding, Rule, register
+from ._names import names_in, target_name_nodes
+
+KEY_MAKERS = ("jax.random.PRNGKey", "jax.random.key", "jax.random.split", "jax.random.fold_in", "jax.random.clone")
+# Calls that read a key without drawing from it.
+NOT_DRAWING = (
+    "jax.random.fold_in", "jax.random.key_data", "jax.random.key_impl", "jax.random.wrap_key_data",
+    "jax.numpy.asarray", "jax.numpy.array", "jax.debug.print", "print", "len", "isinstance", "type",
+    "repr", "str", "id",
+)
+KEY_PARAM = re.compile(r"^(?:key|rng|prng_key|rng_key|\w+_key|key_\w+)$")
+
+
+@dataclass
+class Draws:
+    """The draws from the current value of one key name."""
+
+    calls: list[cst.Call] = field(default_factory=list)
+    before_loop: bool = False  # bound outside the loop being walked (and not rebound in it yet)
+
+
+@register
+class PrngKeyReuse(Rule):
+    """## What it does
+    Finds a PRNG key drawn from twice without a `jax.random.split` in between: handed to two
+    sampling calls (`jr.normal(key, ...)`, `jr.uniform(key, ...)`), to two constructors
+    (`Linear(..., key=key)` twice), to a sampling call and a constructor, twice to one call, or used
+    on every pass of a loop (or comprehension) without being split per pass. Keys are followed through
+    tuple unpacking (`k1, k2 = jr.split(key)`), constant indices of split keys (`keys[0]` twice) and
+    branches (one draw on each of two exclusive branches is fine).
+
+    ## Why is this bad?
+    JAX's random numbers are a function of the key: the same key gives the same numbers. "Random"
+    weights of two layers come out identical, noise is the same at every step, dropout masks repeat.
+    Nothing fails; JAX checks this only at run time and only on request (`jax.debug_key_reuse`).
+    Almost every new JAX user does this once (jax issue #2009).
+
+    ## Example
+    ```python
+    def init(key):
+        w = jax.random.normal(key, (3, 3))
+        b = jax.random.normal(key, (3,))  # the same numbers as w's first row
+        return w, b
+    ```
+
+    ## Use instead
+    ```python
+    def init(key):
+        w_key, b_key = jax.random.split(key)
+        w = jax.random.normal(w_key, (3, 3))
+        b = jax.random.normal(b_key, (3,))
+        return w, b
+    ```
+
+    ## Fix safety
+    No fix: splitting the key changes the numbers (that is the point), and which draws should
+    differ is the author's call. A key is a name bound from `jax.random.PRNGKey`/`key`/`split`/
+    `fold_in` (or an element or constant index of one), or a parameter named like a key (`key`,
+    `rng`, `*_key`) that the function draws from. Handing a key to one callee, `fold_in` with it,
+    and returning it are not draws. Functions and lambdas defined inside are judged on their own.
+
+    ## Verification
+    Nothing to verify: the finding says which two draws share a key.
+    """
+
+    code = "EQX007"
+    name = "prng-key-reuse"
+    summary = "a PRNG key drawn from twice without a split in between"
+    # Every key is bound from a key maker or named like one (KEY_PARAM).
+    needles = (r"\b(?:PRNGKey|key|split|fold_in|clone|rng|prng_key|rng_key|\w+_key|key_\w+)\b",)
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for scope in _scopes(ctx.module):
+            walker = _Walker(ctx, _key_params(ctx, scope))
+            walker.block(_body(scope))
+            yield from walker.findings
+
+
+def _scopes(module: cst.Module) -> list[cst.Module | cst.FunctionDef]:
+    found: list = [module]
+
+    class Functions(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            found.append(node)
+
+    module.visit(Functions())
+    return found
+
+
+def _body(scope) -> list[cst.BaseStatement]:
+    if isinstance(scope, cst.Module):
+        return list(scope.body)
+    return list(scope.body.body) if isinstance(scope.body, cst.IndentedBlock) else [scope.body]
+
+
+def _key_params(ctx, scope) -> set[str]:
+    """Parameters named like keys that the function hands to `jax.random` or to a `key=`: keys."""
+    if isinstance(scope, cst.Module):
+        return set()
+    params = [p.name.value for p in (*scope.params.posonly_params, *scope.params.params, *scope.params.kwonly_params)]
+    named = {p for p in params if KEY_PARAM.match(p)}
+    used_as_keys: set[str] = set()
+
+    class Uses(cst.CSTVisitor):
+        def visit_FunctionDef(self, node) -> bool:
+            return node is scope
+
+        def visit_Call(self, node: cst.Call) -> None:
+            random = (ctx.index.qualified_name(node.func) or "").startswith("jax.random.")
+            for arg in node.args:
+                if isinstance(arg.value, cst.Name) and (random or (arg.keyword is not None and arg.keyword.value == "key")):
+                    used_as_keys.add(arg.value.value)
+
+    scope.visit(Uses())
+    return named & used_as_keys
+
+
+class _Walker:
+    """Walks one scope's statements in order, keeping the draws from each key's current value."""
+
+    def __init__(self, ctx, params: set[str]):
+        self.ctx = ctx
+        self.keys: dict[str, Draws] = {p: Draws() for p in params}
+        self.findings: list[Finding] = []
+        self.reported: set[int] = set()
+
+    # --- statements --------------------------------------------------------------------------
+    def block(self, statements) -> None:
+        for statement in statements:
+            self.statement(statement)
+
+    def statement(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.small(small)
+        elif isinstance(node, cst.If):
+            self.expression(node.test)
+            self.branches([node.body], [node.orelse] if node.orelse else [])
+        elif isinstance(node, (cst.For, cst.While)):
+            self.loop(node)
+        elif isinstance(node, (cst.With, cst.Try)):
+            self.compound(node)
+
+    def small(self, node: cst.BaseSmallStatement) -> None:
+        if isinstance(node, cst.Assign):
+            self.expression(node.value)
+            for target in node.targets:
+                self.bind(target.target, node.value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            if node.value is not None:
+                self.expression(node.value)
+            self.bind(node.target, None)
+        elif isinstance(node, (cst.Expr, cst.Return)) and node.value is not None:
+            self.expression(node.value)
+        elif isinstance(node, cst.Del):
+            for name in target_name_nodes(node.target):
+                self.keys.pop(name.value, None)
+
+    def branches(self, *alternatives) -> None:
+        """Exclusive blocks from one state: a key may be drawn once on each."""
+        entry = self._copy()
+        results = []
+        for blocks in alternatives:
+            self.keys = {n: Draws(list(d.calls), d.before_loop) for n, d in entry.items()}
+            for block in blocks:
+                self.block(_statements(block))
+            results.append(self.keys)
+        names = set.intersection(*(set(r) for r in results))
+        self.keys = {n: max((r[n] for r in results), key=lambda d: len(d.calls)) for n in names}
+
+    def loop(self, node: cst.For | cst.While) -> None:
+        self.expression(node.iter if isinstance(node, cst.For) else node.test)
+        entry = self._copy()
+        outer = {n: Draws(list(d.calls), True) for n, d in entry.items()}
+        self.keys = outer
+        if isinstance(node, cst.For):
+            self.bind(node.target, None)
+            if _makes_keys(self.ctx, node.iter, set(entry)) and not isinstance(node.iter, cst.Subscript):
+                # one fresh key per pass: an element of a key array
+                self.keys.update({n.value: Draws() for n in target_name_nodes(node.target)})
+        self.block(_statements(node.body))
+        rebound = names_in(node.body).bound
+        for name, draws in self.keys.items():
+            if draws.before_loop and name not in rebound and len(draws.calls) > len(entry.get(name, Draws()).calls):
+                self.report(draws.calls[-1], f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
+        after = {n: Draws(d.calls, False) for n, d in self.keys.items() if n in entry}
+        self.keys = {n: max((after.get(n, d), d), key=lambda x: len(x.calls)) for n, d in entry.items()}
+        if node.orelse is not None:
+            self.block(_statements(node.orelse))
+
+    def compound(self, node) -> None:
+        if isinstance(node, cst.Try):
+            self.block(_statements(node.body))
+            self.branches(*([h.body] for h in node.handlers), [node.orelse] if node.orelse else [])
+            if node.finalbody is not None:
+                self.block(_statements(node.finalbody.body))
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                self.expression(item.item)
+            self.block(_statements(node.body))
+        # classes and functions are scopes of their own; `match` is left alone
+
+    # --- expressions -------------------------------------------------------------------------
+    def expression(self, node: cst.CSTNode) -> None:
+        for call, key_name, per_element in _draws_in(self.ctx, node, set(self.keys)):
+            self.draw(call, key_name, per_element)
+
+    def draw(self, call: cst.Call, name: str, per_element: bool) -> None:
+        base = name.partition("[")[0]
+        draws = self.keys.setdefault(name, Draws(before_loop=self.keys[base].before_loop))
+        draws.calls.append(call)
+        if per_element:
+            self.report(call, f"`{name}` is drawn from by every element of the comprehension, so all draw the same numbers; split one key per element (`jax.random.split({name}, n)`) and iterate over those")
+        elif len(draws.calls) >= 2:
+            first = draws.calls[-2]
+            line = self.ctx.lines.position(self.ctx.span(first)[0]).row
+            self.report(
+                call,
+                f"`{name}` is drawn from again here after `{self.ctx.snippet(first)}` (line {line}) without a split in between, "
+                f"so both draw the same numbers; split it first: `{base}_a, {base}_b = jax.random.split({name})`",
+            )
+
+    def report(self, node: cst.CSTNode, message: str) -> None:
+        if id(node) not in self.reported:
+            self.reported.add(id(node))
+            self.findings.append(self.ctx.finding(node, message))
+
+    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        """Names bound anew: fresh keys from a key-making call, an alias sharing a key's draws, or
+        no key at all."""
+        alias = self.keys.get(value.value) if isinstance(value, cst.Name) else None
+        keyed = value is not None and _makes_keys(self.ctx, value, set(self.keys))
+        for name in (n.value for n in target_name_nodes(target)):
+            for stale in [k for k in self.keys if k == name or k.startswith(name + "[")]:
+                del self.keys[stale]
+            if alias is not None:
+                self.keys[name] = alias
+            elif keyed:
+                self.keys[name] = Draws()
+
+    def _copy(self) -> dict[str, Draws]:
+        return {n: Draws(list(d.calls), d.before_loop) for n, d in self.keys.items()}
+
+
+def _statements(block) -> list[cst.BaseStatement]:
+    if isinstance(block, cst.Else):
+        block = block.body
+    if isinstance(block, (cst.If,)):
+        return [block]
+    return list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
+
+
+def _makes_keys(ctx, value: cst.BaseExpression, keys: set[str]) -> bool:
+    """A key-making call, or an element of a key array (`keys[0]`)."""
+    if isinstance(value, cst.Call):
+        return ctx.index.qualified_name(value.func) in KEY_MAKERS
+    if isinstance(value, cst.Subscript):
+        return isinstance(value.value, cst.Name) and value.value.value in keys
+    return isinstance(value, cst.Name) and value.value in keys
+
+
+def _draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[tuple[cst.Call, str, bool]]:
+    """(call, key, once per element of a comprehension) for each key argument of each drawing call
+    in `node`, in source order, outside lambdas and nested functions."""
+    found: list[tuple[cst.Call, str, bool]] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Lambda(self, node) -> bool:
+            return False
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        def visit_Call(self, call: cst.Call) -> None:
+            plain = call.func.value if isinstance(call.func, cst.Name) else None
+            if ctx.index.qualified_name(call.func) in NOT_DRAWING or plain in NOT_DRAWING:
+                return
+            for arg in call.args:
+                name = _key_argument(arg.value, keys)
+                if name is not None and not _comprehension_binds(ctx, call, node, name.partition("[")[0]):
+                    found.append((call, name, _per_element(ctx, call, node)))
+
+    node.visit(Calls())
+    return found
+
+
+def _key_argument(value: cst.BaseExpression, keys: set[str]) -> str | None:
+    """`key`, or `keys[0]` (a constant index names one key of the array: `keys[0]` twice is reuse)."""
+    if isinstance(value, cst.Name) and value.value in keys:
+        return value.value
+    if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name) and value.value.value in keys and len(value.slice) == 1:
+        index = value.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, (cst.Integer, cst.UnaryOperation)):
+            return f"{value.value.value}[{cst.Module([]).code_for_node(index.value)}]"
+    return None
+
+
+def _comprehension_binds(ctx, call: cst.Call, top: cst.CSTNode, name: str) -> bool:
+    """`name` is a comprehension's own variable there (`[f(key) for key in keys]`), not the key."""
+    for ancestor in ctx.ancestors(call):
+        comp = ancestor.for_in if isinstance(ancestor, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) else None
+        while comp is not None:
+            if name in {n.value for n in target_name_nodes(comp.target)}:
+                return True
+            comp = comp.inner_for_in
+        if ancestor is top:
+            return False
+    return False
+
+
+def _per_element(ctx, call: cst.Call, top: cst.CSTNode) -> bool:
+    """Inside a comprehension's element or condition, below `top`: evaluated once per element (its
+    first iterable is evaluated once)."""
+    below = call
+    for ancestor in ctx.ancestors(call):
+        if isinstance(ancestor, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) and below is not ancestor.for_in:
+            return True
+        if ancestor is top:
+            return False
+        below = ancestor
+    return False
