@@ -4,13 +4,16 @@ the same: the old name is an alias of the new one, with the same signature."""
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import libcst as cst
 
 from ..index import dotted
-from ..rule import Edit, Finding, Fix, Rule, Safety, register
+from ..rule import Edit, Finding, Fix, Option, Rule, Safety, register
 
 
 @dataclass(frozen=True)
@@ -32,12 +35,45 @@ STATIC_FIELD = "equinox.static_field"
 DETERMINISTIC = ("equinox.nn.Dropout",)
 
 
-class _Deprecations(Rule):
-    """Shared by the family: references to renamed names, rewritten to the new spelling."""
+def _version(text: str) -> tuple[int, ...] | None:
+    match = re.match(r"^(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(part or 0) for part in match.groups()) if match else None
 
-    renames: tuple[Renamed, ...] = ()
+
+@functools.lru_cache(maxsize=None)  # reading package metadata costs milliseconds, once per file otherwise
+def _installed(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _target_option(library: str, needs: str) -> dict[str, Option]:
+    return {
+        f"target-{library}": Option(
+            None, str,
+            f"the {library} version the project targets (default: the installed one, else the newest); "
+            f"nothing is reported below {needs}, where the replacements do not exist yet",
+            lambda v: _version(v) is not None,
+        )
+    }
+
+
+class _Deprecations(Rule):
+    """Shared by the family: references to renamed names, rewritten to the new spelling, where the
+    targeted version of the library has the new spelling."""
+
+    renames: ClassVar[tuple[Renamed, ...]] = ()
+    library: ClassVar[str]  # the distribution whose version decides
+    needs: ClassVar[str]  # the first version with every replacement
+
+    def applies(self, ctx) -> bool:
+        target = ctx.option(f"target-{self.library}") or _installed(self.library)
+        return target is None or (_version(target) or ()) >= _version(self.needs)
 
     def check(self, ctx) -> Iterator[Finding]:
+        if not self.applies(ctx):
+            return
         table = {r.old: r for r in self.renames}
         for node, qualified in _references(ctx):
             renamed = table.get(qualified or "")
@@ -103,6 +139,8 @@ class RemovedJaxApi(_Deprecations):
     ## Fix safety
     Safe: the old names were aliases of the new ones, with the same signature. Names imported with
     `from jax import ...` are reported without a fix (the import line is what needs to change).
+    Nothing is reported when the project targets a JAX older than 0.4.25, which lacks `jax.tree`:
+    `[tool.eqx-rewrite.EQX101] target-jax = "0.4.23"` (default: the installed JAX, else the newest).
 
     ## Verification
     The rewritten call returns the same pytree; on JAX 0.6 and later the original does not run.
@@ -113,6 +151,8 @@ class RemovedJaxApi(_Deprecations):
     summary = "`jax.tree_*` aliases were removed in JAX 0.6.0; use `jax.tree.*`"
     needles = (r"\btree_(?:map|leaves|flatten|unflatten|structure|transpose|reduce|all)\b",)
     renames = JAX_RENAMES
+    library, needs = "jax", "0.4.25"
+    options = _target_option("jax", "0.4.25")
 
 
 @register
@@ -149,6 +189,9 @@ class DeprecatedEquinoxApi(_Deprecations):
     Safe: each replacement is what the deprecated spelling calls. `Dropout` given both
     `deterministic=` and `inference=` is reported without a fix (the deprecated one wins there).
     `Dropout.__call__(..., deterministic=...)` is not found: the instance's type is not known.
+    Nothing is reported when the project targets an Equinox older than 0.11:
+    `[tool.eqx-rewrite.EQX102] target-equinox = "0.10.11"` (default: the installed one, else the
+    newest).
 
     ## Verification
     The built fields and models are identical, without the deprecation warning.
@@ -159,8 +202,12 @@ class DeprecatedEquinoxApi(_Deprecations):
     summary = "Equinox APIs kept for backward compatibility: `static_field`, `tree_inference`, `deterministic=`"
     needles = (r"\b(?:static_field|tree_inference|deterministic)\b",)
     renames = EQUINOX_RENAMES
+    library, needs = "equinox", "0.11.0"
+    options = _target_option("equinox", "0.11.0")
 
     def check(self, ctx) -> Iterator[Finding]:
+        if not self.applies(ctx):
+            return
         yield from super().check(ctx)
         for node, qualified in _references(ctx):
             if qualified == STATIC_FIELD:
