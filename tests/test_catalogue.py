@@ -1,5 +1,7 @@
 """Every golden case: findings, exact fix text, idempotency, and run() before vs after under JAX."""
 
+from collections import Counter
+
 import pytest
 
 from catalogue import assert_same, cases, leaves, load
@@ -27,9 +29,10 @@ def test_fix_text_is_exact_and_idempotent(case):
     assert fixed.fixed_source == case.expected_path.read_text()
     again = analyse(fixed.fixed_source, UNSAFE, fix=True)
     assert again.fixed_source == fixed.fixed_source, "--fix twice differs from --fix once"
-    unfixable = sorted(d.code for d in analyse(source, UNSAFE).diagnostics if d.fix_safety is None)
-    remaining = sorted(d.code for d in fixed.diagnostics if d.code in case.expect)
-    assert remaining == unfixable, "--check still reports a fixed finding after --fix"
+    unfixable = Counter(d.code for d in analyse(source, UNSAFE).diagnostics if d.fix_safety is None)
+    remaining = Counter(d.code for d in fixed.diagnostics if d.code in case.expect)
+    # A fix may also remove another rule's unfixable finding (a stacked build has no reused key left).
+    assert remaining <= unfixable, "--check still reports a fixed finding after --fix"
 
 
 def test_safe_fixes_apply_without_unsafe_flag():

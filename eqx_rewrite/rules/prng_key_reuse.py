@@ -298,7 +298,9 @@ def _key_argument(value: cst.BaseExpression, keys: set[str]) -> str | None:
         return value.value
     if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name) and value.value.value in keys and len(value.slice) == 1:
         index = value.slice[0].slice
-        if isinstance(index, cst.Index) and isinstance(index.value, (cst.Integer, cst.UnaryOperation)):
+        written = index.value if isinstance(index, cst.Index) else None
+        constant = written.expression if isinstance(written, cst.UnaryOperation) else written
+        if isinstance(constant, cst.Integer):
             return f"{value.value.value}[{cst.Module([]).code_for_node(index.value)}]"
     return None
 

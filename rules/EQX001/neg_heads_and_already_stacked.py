@@ -63,5 +63,5 @@ class Pair(eqx.Module):
 
 def run():
     x = jnp.ones(4)
-    key = jr.PRNGKey(0)
-    return Heads(key)(x), Stacked(key)(x), Shifted(key)(jnp.ones((2, 5))), Pair(key)(x)
+    keys = jr.split(jr.PRNGKey(0), 4)
+    return Heads(keys[0])(x), Stacked(keys[1])(x), Shifted(keys[2])(jnp.ones((2, 5))), Pair(keys[3])(x)

@@ -1,5 +1,5 @@
-# expect: EQX001
-# fix: unsafe
+# expect: EQX001, EQX007
+# fix: unsafe, none
 # behaviour: kept
 # Every layer is built from the same key, so all start identical; the rewrite keeps that.
 import equinox as eqx

@@ -1,5 +1,5 @@
-# expect: EQX001
-# fix: unsafe
+# expect: EQX001, EQX007
+# fix: unsafe, none
 # behaviour: kept
 # As in Equinox's vision transformer example: every block built from the same key, passed
 # positionally, and applied zipped with per-layer dropout keys split for them.

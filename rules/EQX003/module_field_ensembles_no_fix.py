@@ -32,5 +32,5 @@ class Critic(eqx.Module):
 
 
 def run():
-    key = jr.PRNGKey(0)
-    return Ensemble(3, key)(jnp.ones(2)), Critic(key)(jnp.ones(3))
+    keys = jr.split(jr.PRNGKey(0))
+    return Ensemble(3, keys[0])(jnp.ones(2)), Critic(keys[1])(jnp.ones(3))

@@ -25,6 +25,6 @@ class Inverse(eqx.Module):
 
 
 def run():
-    key = jr.PRNGKey(0)
-    model = init_linear_weight(eqx.nn.MLP(2, 2, 4, 1, key=key), jax.nn.initializers.zeros, key)
-    return model, Inverse(eqx.nn.Linear(2, 2, use_bias=False, key=key), key=key)
+    keys = jr.split(jr.PRNGKey(0), 4)
+    model = init_linear_weight(eqx.nn.MLP(2, 2, 4, 1, key=keys[0]), jax.nn.initializers.zeros, keys[1])
+    return model, Inverse(eqx.nn.Linear(2, 2, use_bias=False, key=keys[2]), key=keys[3])

@@ -1,5 +1,5 @@
-# expect: EQX004
-# fix: safe
+# expect: EQX004, EQX007
+# fix: safe, none
 # behaviour: kept
 # Near misses of threading: `Wide` also picks a width from its argument, and `Shaping`'s argument
 # sizes the layer, so `Wide` and `Outer` stay quiet. `_Inner` alone is plain initialisation: its fix
@@ -45,5 +45,5 @@ class Outer(eqx.Module):
 
 
 def run():
-    key = jr.PRNGKey(0)
-    return Wide(key, inner_init=ones_init), Outer(key, shaping_init=3)
+    keys = jr.split(jr.PRNGKey(0))
+    return Wide(keys[0], inner_init=ones_init), Outer(keys[1], shaping_init=3)

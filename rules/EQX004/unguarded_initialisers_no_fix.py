@@ -43,5 +43,5 @@ class Net(eqx.Module):
 
 
 def run():
-    key = jr.PRNGKey(0)
-    return Net(3, key=key), Residual(3, True, key=key), Mode(key, weight_init="zeros"), Scaled(3, key=key)
+    keys = jr.split(jr.PRNGKey(0), 4)
+    return Net(3, key=keys[0]), Residual(3, True, key=keys[1]), Mode(keys[2], weight_init="zeros"), Scaled(3, key=keys[3])
