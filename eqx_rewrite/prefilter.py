@@ -18,6 +18,8 @@ from .project import jitted_by_module
 CONSTRUCTION_METHODS = frozenset({"__init__", "__post_init__", "__check_init__"})
 INIT_NAME = re.compile(r"^(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)$")
 NUMBERED = re.compile(r"^([A-Za-z_]\w*?)\d+$")
+KEY_MAKERS = frozenset({"PRNGKey", "key", "split", "fold_in", "clone"})
+KEY_NAME = re.compile(r"^(?:key|rng|prng_key|rng_key|\w+_key|key_\w+)$")  # parameters taken for keys
 
 
 @dataclass
@@ -41,6 +43,20 @@ class Features:
     functions: dict[str, list[ast.FunctionDef]] = field(default_factory=dict)
     # Functions imported here that another file of the run compiles with jit (EQX002 reports those).
     imported_jitted: set[str] = field(default_factory=set)
+    key_names: set[str] = field(default_factory=set)  # bound from a key maker, or parameters named like keys
+    key_aliases: list[tuple[str, str]] = field(default_factory=list)  # (name, the name it was bound from)
+    call_arguments: list[tuple[str, bool]] = field(default_factory=list)  # (name, inside a loop or comprehension)
+
+    @property
+    def may_reuse_keys(self) -> bool:
+        """Some key (or an alias of one) is a call's argument twice, or once where it runs per pass."""
+        keys, grown = set(self.key_names), True
+        while grown:
+            before = len(keys)
+            keys |= {name for name, source in self.key_aliases if source in keys}
+            grown = len(keys) > before
+        draws = [repeated for name, repeated in self.call_arguments if name in keys]
+        return len(draws) >= 2 or any(draws)
 
     @property
     def calls_scan_ignoring_carry(self) -> bool:
@@ -105,6 +121,7 @@ class _Collector(ast.NodeVisitor):
         self.appended: set[str] = set()  # names `.append(...)`ed to inside a loop
         self.split_names: set[str] = set()  # names assigned from a `split(...)` call
         self.listcomps: list[tuple[set[str], ast.AST]] = []  # `names = [C(...) for _ in iterable]`
+        self.comprehensions = 0  # depth of comprehensions around the node being visited
 
     def finish(self) -> Features:
         """Facts that depend on the whole file: a list built over split keys, wherever they are."""
@@ -135,6 +152,8 @@ class _Collector(ast.NodeVisitor):
             defaults += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
             if any(INIT_NAME.match(a.arg) and isinstance(d, ast.Constant) and d.value is None for a, d in defaults):
                 self.features.init_kwargs_default_none = True
+        args = node.args
+        self.features.key_names.update(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs) if KEY_NAME.match(a.arg))
         loops, self.loops = self.loops, 0  # a nested function's body is not inside the loop
         self.functions.append(node.name)
         self.generic_visit(node)
@@ -152,7 +171,24 @@ class _Collector(ast.NodeVisitor):
             if isinstance(each, ast.Name):
                 self.features.iterated_names.add(each.id)
 
+    def _binds_keys(self, target: ast.AST, value: ast.AST) -> None:
+        """`k1, k2 = split(key)` binds keys; `k = key`, `k = keys[0]`, `for k in keys` may alias them."""
+        names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+        if isinstance(value, ast.Call) and _last_name(value.func) in KEY_MAKERS:
+            self.features.key_names.update(names)
+        source = value.value if isinstance(value, ast.Subscript) else value
+        if isinstance(source, ast.Name):
+            self.features.key_aliases.extend((n, source.id) for n in names)
+
+    def _comprehension(self, node: ast.AST) -> None:
+        self.comprehensions += 1
+        self.generic_visit(node)
+        self.comprehensions -= 1
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+
     def visit_For(self, node: ast.For) -> None:
+        self._binds_keys(node.target, node.iter)
         self._iterates(node.iter)
         self.loops += 1
         self.generic_visit(node)
@@ -164,11 +200,14 @@ class _Collector(ast.NodeVisitor):
         self.loops -= 1
 
     def visit_comprehension(self, node: ast.comprehension) -> None:
+        self._binds_keys(node.target, node.iter)
         self._iterates(node.iter)
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         value = node.value
+        for target in node.targets:
+            self._binds_keys(target, value)
         if isinstance(value, ast.Call) and _is_jit(value.func):
             self.features.jitted.update(t.id for t in node.targets if isinstance(t, ast.Name))
         if isinstance(value, ast.Call) and _last_name(value.func) == "split":
@@ -237,6 +276,10 @@ class _Collector(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         name = _last_name(node.func)
         func = node.func
+        for value in [*node.args, *(k.value for k in node.keywords)]:
+            base = value.value if isinstance(value, ast.Subscript) else value
+            if isinstance(base, ast.Name):
+                self.features.call_arguments.append((base.id, bool(self.loops or self.comprehensions)))
         if self.loops and name == "append" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             self.appended.add(func.value.id)
         if self.loops and name == "append" and isinstance(func, ast.Attribute) and _is_self_field(func.value):

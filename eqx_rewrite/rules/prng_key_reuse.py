@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import libcst as cst
 
+from ..prefilter import KEY_NAME
 from ..rule import Finding, Rule, register
 from ._names import names_in, target_name_nodes
 
@@ -16,7 +16,6 @@ NOT_DRAWING = (
     "jax.numpy.asarray", "jax.numpy.array", "jax.debug.print", "print", "len", "isinstance", "type",
     "repr", "str", "id",
 )
-KEY_PARAM = re.compile(r"^(?:key|rng|prng_key|rng_key|\w+_key|key_\w+)$")
 
 
 @dataclass
@@ -74,8 +73,12 @@ class PrngKeyReuse(Rule):
     code = "EQX007"
     name = "prng-key-reuse"
     summary = "a PRNG key drawn from twice without a split in between"
-    # Every key is bound from a key maker or named like one (KEY_PARAM).
+    # Every key is bound from a key maker or named like one (KEY_NAME).
     needles = (r"\b(?:PRNGKey|key|split|fold_in|clone|rng|prng_key|rng_key|\w+_key|key_\w+)\b",)
+
+    @staticmethod
+    def candidate(f) -> bool:
+        return f.may_reuse_keys
 
     def check(self, ctx) -> Iterator[Finding]:
         for scope in _scopes(ctx.module):
@@ -106,7 +109,7 @@ def _key_params(ctx, scope) -> set[str]:
     if isinstance(scope, cst.Module):
         return set()
     params = [p.name.value for p in (*scope.params.posonly_params, *scope.params.params, *scope.params.kwonly_params)]
-    named = {p for p in params if KEY_PARAM.match(p)}
+    named = {p for p in params if KEY_NAME.match(p)}
     used_as_keys: set[str] = set()
 
     class Uses(cst.CSTVisitor):
@@ -267,16 +270,45 @@ def _makes_keys(ctx, value: cst.BaseExpression, keys: set[str]) -> bool:
     return isinstance(value, cst.Name) and value.value in keys
 
 
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+
+
 def _draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[tuple[cst.Call, str, bool]]:
     """(call, key, once per element of a comprehension) for each key argument of each drawing call
-    in `node`, in source order, outside lambdas and nested functions."""
+    in `node`, in source order, outside lambdas and nested functions. Walked without parent
+    metadata, which costs more than the walk: comprehensions are entered by hand."""
     found: list[tuple[cst.Call, str, bool]] = []
 
     class Calls(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.per_element = 0
+            self.shadowed: list[set[str]] = []  # comprehension variables around the node
+
         def visit_Lambda(self, node) -> bool:
             return False
 
         def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if not isinstance(node, COMPREHENSIONS):
+                return super().on_visit(node)
+            node.for_in.iter.visit(self)  # the first iterable is evaluated once
+            generators, comp = [], node.for_in
+            while comp is not None:
+                generators.append(comp)
+                comp = comp.inner_for_in
+            self.per_element += 1
+            self.shadowed.append({n.value for g in generators for n in target_name_nodes(g.target)})
+            for generator in generators:
+                if generator is not node.for_in:
+                    generator.iter.visit(self)
+                for condition in generator.ifs:
+                    condition.visit(self)
+            for part in (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,):
+                part.visit(self)
+            self.shadowed.pop()
+            self.per_element -= 1
             return False
 
         def visit_Call(self, call: cst.Call) -> None:
@@ -285,8 +317,8 @@ def _draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[tuple[cst.Call, st
                 return
             for arg in call.args:
                 name = _key_argument(arg.value, keys)
-                if name is not None and not _comprehension_binds(ctx, call, node, name.partition("[")[0]):
-                    found.append((call, name, _per_element(ctx, call, node)))
+                if name is not None and not any(name.partition("[")[0] in names for names in self.shadowed):
+                    found.append((call, name, self.per_element > 0))
 
     node.visit(Calls())
     return found
@@ -303,29 +335,3 @@ def _key_argument(value: cst.BaseExpression, keys: set[str]) -> str | None:
         if isinstance(constant, cst.Integer):
             return f"{value.value.value}[{cst.Module([]).code_for_node(index.value)}]"
     return None
-
-
-def _comprehension_binds(ctx, call: cst.Call, top: cst.CSTNode, name: str) -> bool:
-    """`name` is a comprehension's own variable there (`[f(key) for key in keys]`), not the key."""
-    for ancestor in ctx.ancestors(call):
-        comp = ancestor.for_in if isinstance(ancestor, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) else None
-        while comp is not None:
-            if name in {n.value for n in target_name_nodes(comp.target)}:
-                return True
-            comp = comp.inner_for_in
-        if ancestor is top:
-            return False
-    return False
-
-
-def _per_element(ctx, call: cst.Call, top: cst.CSTNode) -> bool:
-    """Inside a comprehension's element or condition, below `top`: evaluated once per element (its
-    first iterable is evaluated once)."""
-    below = call
-    for ancestor in ctx.ancestors(call):
-        if isinstance(ancestor, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) and below is not ancestor.for_in:
-            return True
-        if ancestor is top:
-            return False
-        below = ancestor
-    return False
