@@ -10,12 +10,8 @@ from ..rule import Finding, Rule, register
 from ._names import names_in, target_name_nodes
 
 KEY_MAKERS = ("jax.random.PRNGKey", "jax.random.key", "jax.random.split", "jax.random.fold_in", "jax.random.clone")
-# Calls that read a key without drawing from it.
-NOT_DRAWING = (
-    "jax.random.fold_in", "jax.random.key_data", "jax.random.key_impl", "jax.random.wrap_key_data",
-    "jax.numpy.asarray", "jax.numpy.array", "jax.debug.print", "print", "len", "isinstance", "type",
-    "repr", "str", "id",
-)
+# `jax.random` functions that read a key without drawing from it.
+NOT_DRAWING = ("jax.random.fold_in", "jax.random.key_data", "jax.random.key_impl", "jax.random.wrap_key_data")
 
 
 @dataclass
@@ -30,9 +26,10 @@ class Draws:
 class PrngKeyReuse(Rule):
     """## What it does
     Finds a PRNG key drawn from twice without a `jax.random.split` in between: handed to two
-    sampling calls (`jr.normal(key, ...)`, `jr.uniform(key, ...)`), to two constructors
-    (`Linear(..., key=key)` twice), to a sampling call and a constructor, twice to one call, or used
-    on every pass of a loop (or comprehension) without being split per pass. Keys are followed through
+    `jax.random` calls (`jr.normal(key, ...)`, `jr.uniform(key, ...)`, `jr.split(key)`), as `key=`
+    to two constructors or stochastic layers (`Linear(..., key=key)` twice, every block of a loop
+    given `key=key`), to one of each, or drawn on every pass of a loop (or comprehension) without
+    being split per pass. Keys are followed through
     tuple unpacking (`k1, k2 = jr.split(key)`), constant indices of split keys (`keys[0]` twice) and
     branches (one draw on each of two exclusive branches is fine).
 
@@ -63,8 +60,9 @@ class PrngKeyReuse(Rule):
     No fix: splitting the key changes the numbers (that is the point), and which draws should
     differ is the author's call. A key is a name bound from `jax.random.PRNGKey`/`key`/`split`/
     `fold_in` (or an element or constant index of one), or a parameter named like a key (`key`,
-    `rng`, `*_key`) that the function draws from. Handing a key to one callee, `fold_in` with it,
-    and returning it are not draws. Functions and lambdas defined inside are judged on their own.
+    `rng`, `*_key`) that the function draws from. Handing a key on positionally to another function
+    is not a draw (the same key to a function and to its gradient is often the point), nor are
+    `fold_in` and returning it. Functions and lambdas defined inside are judged on their own.
 
     ## Verification
     Nothing to verify: the finding says which two draws share a key.
@@ -312,10 +310,14 @@ def _draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[tuple[cst.Call, st
             return False
 
         def visit_Call(self, call: cst.Call) -> None:
-            plain = call.func.value if isinstance(call.func, cst.Name) else None
-            if ctx.index.qualified_name(call.func) in NOT_DRAWING or plain in NOT_DRAWING:
-                return
+            qualified = ctx.index.qualified_name(call.func) or ""
+            sampling = qualified.startswith("jax.random.") and qualified not in NOT_DRAWING
             for arg in call.args:
+                # A draw: a `jax.random` call, or a `key=` (Equinox's convention for the key a
+                # constructor or a stochastic layer draws from). A key handed on positionally to
+                # another function may be handed twice on purpose (a value and its gradient).
+                if not (sampling or arg.keyword is not None and arg.keyword.value == "key"):
+                    continue
                 name = _key_argument(arg.value, keys)
                 if name is not None and not any(name.partition("[")[0] in names for names in self.shadowed):
                     found.append((call, name, self.per_element > 0))
