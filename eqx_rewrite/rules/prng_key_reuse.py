@@ -26,9 +26,9 @@ class Draws:
 class PrngKeyReuse(Rule):
     """## What it does
     Finds a PRNG key drawn from twice without a `jax.random.split` in between: handed to two
-    `jax.random` calls (`jr.normal(key, ...)`, `jr.uniform(key, ...)`, `jr.split(key)`), as `key=`
-    to two constructors or stochastic layers (`Linear(..., key=key)` twice, every block of a loop
-    given `key=key`), to one of each, or drawn on every pass of a loop (or comprehension) without
+    `jax.random` calls (`jr.normal(key, ...)`, `jr.uniform(key, ...)`, `jr.split(key)`), to two
+    Module constructors (`Linear(..., key=key)` twice, by keyword or position), as `key=` to two
+    stochastic layers (every block of a loop given `key=key`), to one of each, or drawn on every pass of a loop (or comprehension) without
     being split per pass. Keys are followed through
     tuple unpacking (`k1, k2 = jr.split(key)`), constant indices of split keys (`keys[0]` twice) and
     branches (one draw on each of two exclusive branches is fine).
@@ -312,11 +312,13 @@ def _draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[tuple[cst.Call, st
         def visit_Call(self, call: cst.Call) -> None:
             qualified = ctx.index.qualified_name(call.func) or ""
             sampling = qualified.startswith("jax.random.") and qualified not in NOT_DRAWING
+            constructs = ctx.index.constructed_module(call) is not None
             for arg in call.args:
-                # A draw: a `jax.random` call, or a `key=` (Equinox's convention for the key a
-                # constructor or a stochastic layer draws from). A key handed on positionally to
-                # another function may be handed twice on purpose (a value and its gradient).
-                if not (sampling or arg.keyword is not None and arg.keyword.value == "key"):
+                # A draw: a `jax.random` call, a Module's constructor, or a `key=` (Equinox's
+                # convention for the key a stochastic layer draws from). A key handed on
+                # positionally to another function may be handed twice on purpose (a value and
+                # its gradient).
+                if not (sampling or constructs or arg.keyword is not None and arg.keyword.value == "key"):
                     continue
                 name = _key_argument(arg.value, keys)
                 if name is not None and not any(name.partition("[")[0] in names for names in self.shadowed):

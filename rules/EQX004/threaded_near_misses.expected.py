@@ -1,5 +1,5 @@
-# expect: EQX004, EQX007
-# fix: safe, none
+# expect: EQX004
+# fix: safe
 # behaviour: kept
 # Near misses of threading: `Wide` also picks a width from its argument, and `Shaping`'s argument
 # sizes the layer, so `Wide` and `Outer` stay quiet. `_Inner` alone is plain initialisation: its fix
