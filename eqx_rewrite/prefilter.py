@@ -19,6 +19,9 @@ CONSTRUCTION_METHODS = frozenset({"__init__", "__post_init__", "__check_init__"}
 INIT_NAME = re.compile(r"^(?:\w+_(?:init|initializer|initialiser|init_fn)|init_\w+)$")
 NUMBERED = re.compile(r"^([A-Za-z_]\w*?)\d+$")
 KEY_MAKERS = frozenset({"PRNGKey", "key", "split", "fold_in", "clone"})
+WRAPPERS = frozenset({"jit", "filter_jit", "pmap", "filter_pmap"})
+TREE_ALIASES = frozenset(f"tree_{n}" for n in ("map", "leaves", "flatten", "unflatten", "structure", "transpose", "reduce", "all"))
+EQUINOX_DEPRECATED = frozenset({"static_field", "tree_inference"})
 KEY_NAME = re.compile(r"^(?:key|rng|prng_key|rng_key|\w+_key|key_\w+)$")  # parameters taken for keys
 
 
@@ -46,6 +49,9 @@ class Features:
     key_names: set[str] = field(default_factory=set)  # bound from a key maker, or parameters named like keys
     key_aliases: list[tuple[str, str]] = field(default_factory=list)  # (name, the name it was bound from)
     call_arguments: list[tuple[str, bool]] = field(default_factory=list)  # (name, inside a loop or comprehension)
+    jit_in_loop: bool = False  # a jit/pmap wrapper called, or a function decorated with one, inside a loop
+    jax_tree_alias: bool = False  # `x.tree_map` (not `x.y.tree_map`), or `from jax import tree_map`
+    equinox_deprecated: bool = False  # `static_field`, `tree_inference`, or `Dropout(deterministic=...)`
 
     @property
     def may_reuse_keys(self) -> bool:
@@ -152,6 +158,8 @@ class _Collector(ast.NodeVisitor):
             defaults += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
             if any(INIT_NAME.match(a.arg) and isinstance(d, ast.Constant) and d.value is None for a, d in defaults):
                 self.features.init_kwargs_default_none = True
+        if self.loops and any(_last_name(n) in WRAPPERS for d in node.decorator_list for n in ast.walk(d)):
+            self.features.jit_in_loop = True
         args = node.args
         self.features.key_names.update(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs) if KEY_NAME.match(a.arg))
         loops, self.loops = self.loops, 0  # a nested function's body is not inside the loop
@@ -242,6 +250,13 @@ class _Collector(ast.NodeVisitor):
         innermost = self.functions[-1] if self.functions else None
         return isinstance(target, ast.Name) and target.id == "self" and innermost in CONSTRUCTION_METHODS
 
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in TREE_ALIASES and isinstance(node.value, ast.Name):
+            self.features.jax_tree_alias = True
+        if node.attr in EQUINOX_DEPRECATED:
+            self.features.equinox_deprecated = True
+        self.generic_visit(node)
+
     def visit_Import(self, node: ast.Import) -> None:
         if any(a.name == "dataclasses" and a.asname for a in node.names):
             self.features.mutates = True  # `dc.replace(...)` can no longer be told apart cheaply
@@ -249,6 +264,11 @@ class _Collector(ast.NodeVisitor):
             self._imported_module(alias.name)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = {a.name for a in node.names}
+        if node.module == "jax" and names & TREE_ALIASES:
+            self.features.jax_tree_alias = True
+        if node.module == "equinox" and names & EQUINOX_DEPRECATED:
+            self.features.equinox_deprecated = True
         if node.module == "dataclasses" and any(a.name == "replace" and a.asname for a in node.names):
             self.features.mutates = True
         stem = (node.module or "").rpartition(".")[2]
@@ -276,6 +296,10 @@ class _Collector(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         name = _last_name(node.func)
         func = node.func
+        if self.loops and name in WRAPPERS:
+            self.features.jit_in_loop = True
+        if name == "Dropout" and any(k.arg == "deterministic" for k in node.keywords):
+            self.features.equinox_deprecated = True
         for value in [*node.args, *(k.value for k in node.keywords)]:
             base = value.value if isinstance(value, ast.Subscript) else value
             if isinstance(base, ast.Name):

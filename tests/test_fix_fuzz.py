@@ -9,7 +9,7 @@ import pytest
 
 from fuzz_programs import check, program
 
-VARIANTS = int(os.environ.get("EQX_REWRITE_FUZZ_VARIANTS", "300"))
+VARIANTS = int(os.environ.get("EQX_REWRITE_FUZZ_VARIANTS", "200"))
 CHUNK = 25
 
 

@@ -67,6 +67,10 @@ class JitInLoop(Rule):
     summary = "a jit-compiled function created on every pass of a loop; create it once, before the loop"
     needles = (r"\b(?:jit|filter_jit|pmap|filter_pmap)\b", r"\b(?:for|while)\b")
 
+    @staticmethod
+    def candidate(f) -> bool:
+        return f.jit_in_loop
+
     def check(self, ctx) -> Iterator[Finding]:
         for loop, wrapped in _wrappers_in_loops(ctx):
             if _called_in_the_same_pass(ctx, loop, wrapped) and not _wraps_what_the_loop_rebinds(loop, wrapped):
