@@ -152,11 +152,11 @@ class RemovedJaxApi(_Deprecations):
     needles = (r"\btree_(?:map|leaves|flatten|unflatten|structure|transpose|reduce|all)\b",)
     renames = JAX_RENAMES
     library, needs = "jax", "0.4.25"
+    options = _target_option(library, needs)
 
     @staticmethod
     def candidate(f) -> bool:
         return f.jax_tree_alias
-    options = _target_option("jax", "0.4.25")
 
 
 @register
@@ -207,11 +207,11 @@ class DeprecatedEquinoxApi(_Deprecations):
     needles = (r"\b(?:static_field|tree_inference|deterministic)\b",)
     renames = EQUINOX_RENAMES
     library, needs = "equinox", "0.11.0"
+    options = _target_option(library, needs)
 
     @staticmethod
     def candidate(f) -> bool:
         return f.equinox_deprecated
-    options = _target_option("equinox", "0.11.0")
 
     def check(self, ctx) -> Iterator[Finding]:
         if not self.applies(ctx):
