@@ -225,3 +225,18 @@ def is_len_of(ctx, use: cst.CSTNode) -> bool:
     arg = ctx.parent(use)
     call = ctx.parent(arg) if isinstance(arg, cst.Arg) else None
     return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "len" and len(call.args) == 1
+
+
+def declared_outer(node: cst.CSTNode) -> set[str]:
+    """Names a `global` or `nonlocal` statement inside `node` declares."""
+    names: set[str] = set()
+
+    class Declarations(cst.CSTVisitor):
+        def visit_Global(self, node: cst.Global) -> None:
+            names.update(n.name.value for n in node.names)
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            names.update(n.name.value for n in node.names)
+
+    node.visit(Declarations())
+    return names

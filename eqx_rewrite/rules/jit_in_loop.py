@@ -5,7 +5,7 @@ from typing import Iterator
 import libcst as cst
 
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
-from ._names import fresh, names_in, param_names
+from ._names import declared_outer, fresh, names_in, param_names
 
 WRAPPERS = ("jax.jit", "equinox.filter_jit", "jax.pmap", "equinox.filter_pmap")
 PARTIAL = "functools.partial"
@@ -241,7 +241,7 @@ def _free_state(ctx, wrapped: cst.Call, loop) -> str | None:
     subscript of an object the loop could change in place."""
     scope = next((a for a in ctx.ancestors(loop) if isinstance(a, cst.FunctionDef)), ctx.module)
     variables = names_in(scope.params, scope.body).bound if isinstance(scope, cst.FunctionDef) else names_in(scope).bound
-    declared = _declared_outer(ctx.module)
+    declared = declared_outer(ctx.module)
     for name in _outer_reads(ctx, wrapped):
         value, parent = name.value, ctx.parent(name)
         if value in ctx.index.imports:
@@ -253,18 +253,3 @@ def _free_state(ctx, wrapped: cst.Call, loop) -> str | None:
         if isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is name and value not in ctx.index.classes:
             return f"it reads `{ctx.snippet(parent)}`, which the loop may change in place"
     return None
-
-
-def _declared_outer(module: cst.Module) -> set[str]:
-    """Names some function declares `global` or `nonlocal`."""
-    names: set[str] = set()
-
-    class Declarations(cst.CSTVisitor):
-        def visit_Global(self, node: cst.Global) -> None:
-            names.update(n.name.value for n in node.names)
-
-        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-            names.update(n.name.value for n in node.names)
-
-    module.visit(Declarations())
-    return names

@@ -7,7 +7,7 @@ import libcst as cst
 
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
 from ._calls import argument, string_value
-from ._names import block_statements, names_in, param_names, target_names
+from ._names import block_statements, declared_outer, names_in, param_names, target_names
 from ._nn_fields import NN_FIELDS
 
 TREE_AT = "equinox.tree_at"
@@ -267,22 +267,8 @@ def _bindings(ctx, scope: cst.CSTNode, name: str) -> Bindings:
                 if isinstance(ann, (cst.Name, cst.Attribute)) and ctx.index.constructed_module(cst.Call(func=ann)):
                     annotated = cst.Module([]).code_for_node(ann)
     body = scope.body if isinstance(scope, cst.FunctionDef) else scope
-    outer = isinstance(scope, cst.FunctionDef) and _declares_outer(body, name)
+    outer = isinstance(scope, cst.FunctionDef) and name in declared_outer(body)
     return Bindings(values, annotated, is_param, outer)
-
-
-def _declares_outer(body: cst.CSTNode, name: str) -> bool:
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Global(self, node: cst.Global) -> None:
-            found.extend(n.name.value for n in node.names)
-
-        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-            found.extend(n.name.value for n in node.names)
-
-    body.visit(Finder())
-    return name in found
 
 
 def _judge_observers(ctx, m: Mutation, scope: cst.CSTNode, bindings: Bindings) -> None:

@@ -167,10 +167,10 @@ class _Walker:
 
     def branches(self, *alternatives) -> None:
         """Exclusive blocks from one state: a key may be drawn once on each."""
-        entry = self._copy()
+        entry = _copied(self.keys)
         results = []
         for blocks in alternatives:
-            self.keys = {n: Draws(list(d.calls), d.before_loop) for n, d in entry.items()}
+            self.keys = _copied(entry)
             for block in blocks:
                 self.block(_statements(block))
             results.append(self.keys)
@@ -179,7 +179,7 @@ class _Walker:
 
     def loop(self, node: cst.For | cst.While) -> None:
         self.expression(node.iter if isinstance(node, cst.For) else node.test)
-        entry = self._copy()
+        entry = _copied(self.keys)
         outer = {n: Draws(list(d.calls), True) for n, d in entry.items()}
         self.keys = outer
         if isinstance(node, cst.For):
@@ -247,8 +247,10 @@ class _Walker:
             elif keyed:
                 self.keys[name] = Draws()
 
-    def _copy(self) -> dict[str, Draws]:
-        return {n: Draws(list(d.calls), d.before_loop) for n, d in self.keys.items()}
+
+
+def _copied(keys: dict[str, Draws]) -> dict[str, Draws]:
+    return {n: Draws(list(d.calls), d.before_loop) for n, d in keys.items()}
 
 
 def _statements(block) -> list[cst.BaseStatement]:
