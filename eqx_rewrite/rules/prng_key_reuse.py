@@ -7,11 +7,11 @@ import libcst as cst
 
 from ..prefilter import KEY_NAME
 from ..rule import Finding, Rule, register
+from ._key_draws import Draw, draws_in
+from ._key_split import split_fix
 from ._names import names_in, target_name_nodes
 
 KEY_MAKERS = ("jax.random.PRNGKey", "jax.random.key", "jax.random.split", "jax.random.fold_in", "jax.random.clone")
-# `jax.random` functions that read a key without drawing from it.
-NOT_DRAWING = ("jax.random.fold_in", "jax.random.key_data", "jax.random.key_impl", "jax.random.wrap_key_data")
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Draws:
 
     calls: list[cst.Call] = field(default_factory=list)
     before_loop: bool = False  # bound outside the loop being walked (and not rebound in it yet)
+    last: Draw | None = None  # the latest draw
 
 
 @register
@@ -57,12 +58,20 @@ class PrngKeyReuse(Rule):
     ```
 
     ## Fix safety
-    No fix: splitting the key changes the numbers (that is the point), and which draws should
-    differ is the author's call. A key is a name bound from `jax.random.PRNGKey`/`key`/`split`/
-    `fold_in` (or an element or constant index of one), or a parameter named like a key (`key`,
-    `rng`, `*_key`) that the function draws from. Handing a key on positionally to another function
-    is not a draw (the same key to a function and to its gradient is often the point), nor are
-    `fold_in` and returning it. Functions and lambdas defined inside are judged on their own.
+    Unsafe: splitting the key changes the numbers drawn (that is the point), and which draws
+    should differ is the author's call. The fix splits the key once, right before the first draw,
+    into one key per draw (`key1, key2 = jax.random.split(key)`); when the key is read afterwards,
+    or the draws run on every pass of a loop, the key itself is rebound to a fresh one too
+    (`key, key1 = jax.random.split(key)`), so nothing later draws the same numbers. Offered only
+    when every draw of the key's value is in a plain statement of one block; reported without a
+    fix when a draw is in a branch or a comprehension, a closure reads the key, or the key is a
+    constant index of a key array.
+
+    What counts as a key: a name bound from `jax.random.PRNGKey`/`key`/`split`/`fold_in` (or an
+    element or constant index of one), or a parameter named like a key (`key`, `rng`, `*_key`)
+    that the function draws from. Handing a key on positionally to another function is not a draw
+    (the same key to a function and to its gradient is often the point), nor are `fold_in` and
+    returning it. Functions and lambdas defined inside are judged on their own.
 
     ## Verification
     Nothing to verify: the finding says which two draws share a key.
@@ -80,7 +89,7 @@ class PrngKeyReuse(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for scope in _scopes(ctx.module):
-            walker = _Walker(ctx, _key_params(ctx, scope))
+            walker = _Walker(ctx, scope, _key_params(ctx, scope))
             walker.block(_body(scope))
             yield from walker.findings
 
@@ -127,8 +136,8 @@ def _key_params(ctx, scope) -> set[str]:
 class _Walker:
     """Walks one scope's statements in order, keeping the draws from each key's current value."""
 
-    def __init__(self, ctx, params: set[str]):
-        self.ctx = ctx
+    def __init__(self, ctx, scope, params: set[str]):
+        self.ctx, self.scope = ctx, scope
         self.keys: dict[str, Draws] = {p: Draws() for p in params}
         self.findings: list[Finding] = []
         self.reported: set[int] = set()
@@ -180,7 +189,7 @@ class _Walker:
     def loop(self, node: cst.For | cst.While) -> None:
         self.expression(node.iter if isinstance(node, cst.For) else node.test)
         entry = _copied(self.keys)
-        outer = {n: Draws(list(d.calls), True) for n, d in entry.items()}
+        outer = {n: Draws(list(d.calls), True, d.last) for n, d in entry.items()}
         self.keys = outer
         if isinstance(node, cst.For):
             self.bind(node.target, None)
@@ -191,8 +200,8 @@ class _Walker:
         rebound = names_in(node.body).bound
         for name, draws in self.keys.items():
             if draws.before_loop and name not in rebound and len(draws.calls) > len(entry.get(name, Draws()).calls):
-                self.report(draws.calls[-1], f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
-        after = {n: Draws(d.calls, False) for n, d in self.keys.items() if n in entry}
+                self.report(draws.last, f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
+        after = {n: Draws(d.calls, False, d.last) for n, d in self.keys.items() if n in entry}
         self.keys = {n: max((after.get(n, d), d), key=lambda x: len(x.calls)) for n, d in entry.items()}
         if node.orelse is not None:
             self.block(_statements(node.orelse))
@@ -211,28 +220,34 @@ class _Walker:
 
     # --- expressions -------------------------------------------------------------------------
     def expression(self, node: cst.CSTNode) -> None:
-        for call, key_name, per_element in _draws_in(self.ctx, node, set(self.keys)):
-            self.draw(call, key_name, per_element)
+        for draw in draws_in(self.ctx, node, set(self.keys)):
+            self.draw(draw)
 
-    def draw(self, call: cst.Call, name: str, per_element: bool) -> None:
+    def draw(self, draw: Draw) -> None:
+        call, name = draw.call, draw.name
         base = name.partition("[")[0]
         draws = self.keys.setdefault(name, Draws(before_loop=self.keys[base].before_loop))
         draws.calls.append(call)
-        if per_element:
-            self.report(call, f"`{name}` is drawn from by every element of the comprehension, so all draw the same numbers; split one key per element (`jax.random.split({name}, n)`) and iterate over those")
+        draws.last = draw
+        if draw.per_element:
+            self.report(draw, f"`{name}` is drawn from by every element of the comprehension, so all draw the same numbers; split one key per element (`jax.random.split({name}, n)`) and iterate over those")
         elif len(draws.calls) >= 2:
             first = draws.calls[-2]
             line = self.ctx.lines.position(self.ctx.span(first)[0]).row
             self.report(
-                call,
+                draw,
                 f"`{name}` is drawn from again here after `{self.ctx.snippet(first)}` (line {line}) without a split in between, "
                 f"so both draw the same numbers; split it first: `{base}_a, {base}_b = jax.random.split({name})`",
             )
 
-    def report(self, node: cst.CSTNode, message: str) -> None:
-        if id(node) not in self.reported:
-            self.reported.add(id(node))
-            self.findings.append(self.ctx.finding(node, message))
+    def report(self, draw: Draw, message: str) -> None:
+        if id(draw.call) not in self.reported:
+            self.reported.add(id(draw.call))
+            fix = split_fix(self.ctx, self.scope, draw)
+            if isinstance(fix, str):
+                self.findings.append(self.ctx.finding(draw.call, f"{message}; no fix: {fix}"))
+            else:
+                self.findings.append(self.ctx.finding(draw.call, message, fix))
 
     def bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         """Names bound anew: fresh keys from a key-making call, an alias sharing a key's draws, or
@@ -250,7 +265,7 @@ class _Walker:
 
 
 def _copied(keys: dict[str, Draws]) -> dict[str, Draws]:
-    return {n: Draws(list(d.calls), d.before_loop) for n, d in keys.items()}
+    return {n: Draws(list(d.calls), d.before_loop, d.last) for n, d in keys.items()}
 
 
 def _statements(block) -> list[cst.BaseStatement]:
@@ -268,76 +283,3 @@ def _makes_keys(ctx, value: cst.BaseExpression, keys: set[str]) -> bool:
     if isinstance(value, cst.Subscript):
         return isinstance(value.value, cst.Name) and value.value.value in keys
     return isinstance(value, cst.Name) and value.value in keys
-
-
-COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
-
-
-def _draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[tuple[cst.Call, str, bool]]:
-    """(call, key, once per element of a comprehension) for each key argument of each drawing call
-    in `node`, in source order, outside lambdas and nested functions. Walked without parent
-    metadata, which costs more than the walk: comprehensions are entered by hand."""
-    found: list[tuple[cst.Call, str, bool]] = []
-
-    class Calls(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.per_element = 0
-            self.shadowed: list[set[str]] = []  # comprehension variables around the node
-
-        def visit_Lambda(self, node) -> bool:
-            return False
-
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if not isinstance(node, COMPREHENSIONS):
-                return super().on_visit(node)
-            node.for_in.iter.visit(self)  # the first iterable is evaluated once
-            generators, comp = [], node.for_in
-            while comp is not None:
-                generators.append(comp)
-                comp = comp.inner_for_in
-            self.per_element += 1
-            self.shadowed.append({n.value for g in generators for n in target_name_nodes(g.target)})
-            for generator in generators:
-                if generator is not node.for_in:
-                    generator.iter.visit(self)
-                for condition in generator.ifs:
-                    condition.visit(self)
-            for part in (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,):
-                part.visit(self)
-            self.shadowed.pop()
-            self.per_element -= 1
-            return False
-
-        def visit_Call(self, call: cst.Call) -> None:
-            qualified = ctx.index.qualified_name(call.func) or ""
-            sampling = qualified.startswith("jax.random.") and qualified not in NOT_DRAWING
-            constructs = ctx.index.constructed_module(call) is not None
-            for arg in call.args:
-                # A draw: a `jax.random` call, a Module's constructor, or a `key=` (Equinox's
-                # convention for the key a stochastic layer draws from). A key handed on
-                # positionally to another function may be handed twice on purpose (a value and
-                # its gradient).
-                if not (sampling or constructs or arg.keyword is not None and arg.keyword.value == "key"):
-                    continue
-                name = _key_argument(arg.value, keys)
-                if name is not None and not any(name.partition("[")[0] in names for names in self.shadowed):
-                    found.append((call, name, self.per_element > 0))
-
-    node.visit(Calls())
-    return found
-
-
-def _key_argument(value: cst.BaseExpression, keys: set[str]) -> str | None:
-    """`key`, or `keys[0]` (a constant index names one key of the array: `keys[0]` twice is reuse)."""
-    if isinstance(value, cst.Name) and value.value in keys:
-        return value.value
-    if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name) and value.value.value in keys and len(value.slice) == 1:
-        index = value.slice[0].slice
-        written = index.value if isinstance(index, cst.Index) else None
-        constant = written.expression if isinstance(written, cst.UnaryOperation) else written
-        if isinstance(constant, cst.Integer):
-            return f"{value.value.value}[{cst.Module([]).code_for_node(index.value)}]"
-    return None

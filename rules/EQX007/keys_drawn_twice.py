@@ -1,20 +1,11 @@
 # expect: EQX007, EQX007, EQX007, EQX007, EQX007, EQX007
 # fix: none
-# A key drawn from twice: two samples, two constructors, an alias, one constant index of split
-# keys, every pass of a loop, and every element of a comprehension.
+# A key drawn from twice where one split before the first draw can't be shown to cover every draw:
+# through an alias, one constant index of split keys, every element of a comprehension, a draw in a
+# branch, a draw in the header of an `if`, and a key a lambda reads whenever it is called.
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
-
-
-def init(key):
-    w = jr.normal(key, (3, 3))
-    b = jr.normal(key, (3,))  # the same numbers as w's first row
-    return w, b
-
-
-def layers(key):
-    return eqx.nn.Linear(3, 3, key=key), eqx.nn.Linear(3, 3, key=key)
 
 
 def aliased(key):
@@ -27,18 +18,32 @@ def indexed(key):
     return jr.normal(keys[0], (2,)) * jr.bernoulli(keys[0], 0.7, (2,)), jr.normal(keys[1], (2,))
 
 
-def noise(key, n):
-    out = []
-    for _ in range(n):
-        out.append(jr.normal(key, (3,)))
-    return jnp.stack(out)
-
-
 def stack(key):
     return [eqx.nn.Linear(3, 3, key=key) for _ in range(4)]
 
 
+def in_a_branch(key, noisy):
+    x = jr.normal(key, (3,))
+    if noisy:
+        x = x + jr.normal(key, (3,))
+    return x
+
+
+def in_a_header(key):
+    x = jr.normal(key, (3,))
+    if jr.bernoulli(key, 0.5):
+        x = -x
+    return x
+
+
+def closed_over(key):
+    later = lambda: jr.uniform(key, (3,))
+    x = jr.normal(key, (3,))
+    y = jr.normal(key, (3,))
+    return x + y + later()
+
+
 def run():
     k = jr.split(jr.PRNGKey(0), 6)
-    first, second = layers(k[0])
-    return init(k[1]), first.weight - second.weight, aliased(k[2]), indexed(k[3]), noise(k[4], 3), [m.weight for m in stack(k[5])]
+    weights = [m.weight for m in stack(k[2])]
+    return aliased(k[0]), indexed(k[1]), weights, in_a_branch(k[3], True), in_a_header(k[4]), closed_over(k[5])
