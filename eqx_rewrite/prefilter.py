@@ -50,6 +50,8 @@ class Features:
     key_aliases: list[tuple[str, str]] = field(default_factory=list)  # (name, the name it was bound from)
     call_arguments: list[tuple[str, bool]] = field(default_factory=list)  # (name, inside a loop or comprehension)
     jit_in_loop: bool = False  # a jit/pmap wrapper called, or a function decorated with one, inside a loop
+    # Functions called in a loop with an argument that may be a Python number (a name, arithmetic, a cast).
+    called_with_numbers_in_loops: set[str] = field(default_factory=set)
     jax_tree_alias: bool = False  # `x.tree_map` (not `x.y.tree_map`), or `from jax import tree_map`
     equinox_deprecated: bool = False  # `static_field`, `tree_inference`, or `Dropout(deterministic=...)`
 
@@ -103,6 +105,13 @@ def _is_jit(node: ast.AST) -> bool:
         return _is_jit(node.func) or any(_is_jit(a) for a in node.args[:1])
     name = _last_name(node)
     return name is not None and "jit" in name
+
+
+def _may_be_number(node: ast.AST) -> bool:
+    """What EQX008 takes for a Python number changing per pass: a name, arithmetic, a cast."""
+    if isinstance(node, ast.Call):
+        return _last_name(node.func) in ("float", "int")
+    return isinstance(node, (ast.Name, ast.BinOp, ast.UnaryOp))
 
 
 def _is_self_field(node: ast.AST) -> bool:
@@ -298,6 +307,8 @@ class _Collector(ast.NodeVisitor):
         func = node.func
         if self.loops and name in WRAPPERS:
             self.features.jit_in_loop = True
+        if self.loops and isinstance(func, ast.Name) and any(_may_be_number(a) for a in [*node.args, *(k.value for k in node.keywords)]):
+            self.features.called_with_numbers_in_loops.add(func.id)
         if name == "Dropout" and any(k.arg == "deterministic" for k in node.keywords):
             self.features.equinox_deprecated = True
         for value in [*node.args, *(k.value for k in node.keywords)]:

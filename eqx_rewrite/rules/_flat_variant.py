@@ -52,14 +52,14 @@ def unsupported_jit_options(jitted: Jitted) -> str | None:
         key = option.keyword.value
         if key not in PORTABLE_JAX_OPTIONS:
             return f"the `jax.jit` option `{key}` cannot be carried over to a flat variant"
-        if key in ARGNUMS and _argnums(option.value) is None:
+        if key in ARGNUMS and argnums(option.value) is None:
             return "the `jax.jit` arguments cannot be renumbered for the flat variant"
-        if key == "static_argnames" and _string_names(option.value) is None:
+        if key == "static_argnames" and string_names(option.value) is None:
             return "the `jax.jit` `static_argnames` are not string literals"
     return None
 
 
-def _argnums(node: cst.BaseExpression) -> list[int] | None:
+def argnums(node: cst.BaseExpression) -> list[int] | None:
     if isinstance(node, cst.Integer):
         return [int(node.value)]
     if isinstance(node, (cst.Tuple, cst.List)) and all(isinstance(e.value, cst.Integer) for e in node.elements):
@@ -281,7 +281,7 @@ def _decorator(ctx, jitted: Jitted, lib) -> str:
     options = [f"static_argnums={tuple(static)}"]
     for key, arg in given.items():
         if key == "donate_argnums":
-            options.append(f"{key}={tuple(n + 1 for n in _argnums(arg.value))}")
+            options.append(f"{key}={tuple(n + 1 for n in argnums(arg.value))}")
         elif key != "static_argnums":
             options.append(ctx.text(arg).rstrip(", "))
     return f"@{lib('functools.partial')}({lib(JAX_JIT)}, {', '.join(options)})"
@@ -291,15 +291,15 @@ def _static_positions(jitted: Jitted, given: dict[str, cst.Arg]) -> list[int]:
     """The step's static positions. The variant always names `static_argnums` (its treedefs), and
     jax infers positions from `static_argnames` only when `static_argnums` is not given: so a step
     given only names has their positions spelled out, or a name passed by position would be traced."""
-    numbers = _argnums(given["static_argnums"].value) if "static_argnums" in given else []
+    numbers = argnums(given["static_argnums"].value) if "static_argnums" in given else []
     if "static_argnames" not in given or "static_argnums" in given:
         return numbers
-    names = _string_names(given["static_argnames"].value)
+    names = string_names(given["static_argnames"].value)
     positional = [p.name.value for p in (*jitted.function.params.posonly_params, *jitted.function.params.params)]
     return [positional.index(n) for n in names if n in positional]
 
 
-def _string_names(node: cst.BaseExpression) -> list[str] | None:
+def string_names(node: cst.BaseExpression) -> list[str] | None:
     """The names of a string literal or a tuple/list of them; None for anything else."""
     elements = node.elements if isinstance(node, (cst.Tuple, cst.List)) else [node]
     values = [e.value if isinstance(e, cst.BaseElement) else e for e in elements]

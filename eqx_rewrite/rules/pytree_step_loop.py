@@ -7,11 +7,11 @@ import libcst as cst
 from ..index import dotted
 from ..project import imports_jitted
 from ..rule import Finding, Rule, register
-from ._flat_variant import FILTER_JIT, JAX_JIT, Jitted, StepCall, flat_loop_fix, unsupported_jit_options
+from ._flat_variant import FILTER_JIT, JAX_JIT, StepCall, flat_loop_fix, unsupported_jit_options
+from ._jitted import assignment_of, jit_of, resolve_jitted
 from ._names import target_name_nodes, target_names
 from ._scopes import Scope, Scopes
 
-PARTIALS = ("functools.partial",)
 FLATTENED_BY = ("jax.tree_util.tree_flatten", "jax.tree_util.tree_leaves", "jax.tree.flatten", "jax.tree.leaves")
 ARRAY_MODULES = ("jax.numpy.", "jax.random.", "numpy.")
 # A step from another module is reported only when it carries model-and-optimiser-like state: a lone
@@ -134,84 +134,13 @@ class PytreeStepLoop(Rule):
                 continue
             if not isinstance(call.func, cst.Name):
                 continue
-            jitted = _resolve_step(ctx, scope, call.func.value, loop)
+            jitted = resolve_jitted(ctx, scope, call.func.value, loop)
             if jitted is None or _already_flat(ctx, scope, carried) or _gains_nothing(ctx, scope, call, carried, loop, jitted.kind):
                 continue
             yield _finding(ctx, StepCall(assign, call, loop, scope, jitted, carried))
 
 
 # --- what the step is --------------------------------------------------------------------------
-
-
-def _jit_of(ctx, expr: cst.BaseExpression) -> tuple[str, list[cst.Arg]] | None:
-    """`eqx.filter_jit`, `eqx.filter_jit(...)`, `jax.jit`, `functools.partial(jax.jit, ...)`."""
-    qualified = ctx.index.qualified_name(expr)
-    if qualified in (FILTER_JIT, JAX_JIT):
-        return qualified, []
-    if isinstance(expr, cst.Call):
-        head = ctx.index.qualified_name(expr.func)
-        if head in (FILTER_JIT, JAX_JIT) and all(a.keyword is not None for a in expr.args):
-            return head, list(expr.args)
-        if head in PARTIALS and expr.args and ctx.index.qualified_name(expr.args[0].value) in (FILTER_JIT, JAX_JIT):
-            rest = list(expr.args[1:])
-            if all(a.keyword is not None for a in rest):
-                return ctx.index.qualified_name(expr.args[0].value), rest
-    return None
-
-
-def _resolve_step(ctx, scope: Scope, name: str, loop: cst.CSTNode) -> Jitted | None:
-    """The jit-compiled function `name` means at the loop: resolved by scope, its binding the last
-    one before the loop when it is bound in the loop's own scope."""
-    owner = scope.resolve(name)
-    if owner is None:
-        return None
-    site = _binding_before(ctx, owner, name, loop, same_scope=owner is scope)
-    return None if site is None else _jitted_at(ctx, owner, name, site)
-
-
-def _binding_before(ctx, owner: Scope, name: str, loop: cst.CSTNode, same_scope: bool) -> cst.CSTNode | None:
-    sites = owner.bindings[name]
-    if not same_scope:
-        return sites[-1]  # the enclosing scope has run to its end by the time the loop's function is called
-    loop_start = ctx.span(loop)[0]
-    if any(ctx.span(s)[0] >= loop_start and ctx.is_inside(s, loop) for s in sites):
-        return None  # the step is rebound in the loop itself
-    before = [s for s in sites if ctx.span(s)[0] < loop_start]
-    return before[-1] if before else None
-
-
-def _jitted_at(ctx, owner: Scope, name: str, site: cst.CSTNode) -> Jitted | None:
-    if isinstance(site, cst.FunctionDef):
-        for decorator in site.decorators:
-            jit = _jit_of(ctx, decorator.decorator)
-            if jit is not None:
-                return Jitted(name, site, site, owner, *jit)
-        return None
-    assign = _assignment_of(ctx, site)
-    if assign is None:
-        return None
-    value = assign.value
-    if not (isinstance(value, cst.Call) and value.args and ctx.index.qualified_name(value.func) in (FILTER_JIT, JAX_JIT)):
-        return None
-    if value.args[0].keyword is not None or not all(a.keyword is not None for a in value.args[1:]):
-        return None
-    inner = value.args[0].value
-    if not isinstance(inner, cst.Name) or owner.resolve(inner.value) is not owner:
-        return None
-    fn = next((s for s in reversed(owner.bindings[inner.value]) if ctx.span(s)[0] < ctx.span(assign)[0]), None)
-    if not isinstance(fn, cst.FunctionDef):
-        return None
-    return Jitted(name, fn, ctx.parent(assign), owner, ctx.index.qualified_name(value.func), list(value.args[1:]))
-
-
-def _assignment_of(ctx, site: cst.CSTNode) -> cst.Assign | None:
-    """`name = ...` where `site` is the Name bound, as the sole target."""
-    target = ctx.parent(site)
-    assign = ctx.parent(target) if isinstance(target, cst.AssignTarget) else None
-    if isinstance(assign, cst.Assign) and len(assign.targets) == 1 and assign.targets[0].target is site:
-        if isinstance(ctx.parent(assign), cst.SimpleStatementLine) and len(ctx.parent(assign).body) == 1:
-            return assign
-    return None
 
 
 def _imported_jitted(ctx, call: cst.Call) -> str | None:
@@ -230,7 +159,7 @@ def _jitted_methods(ctx) -> set[str]:
         name
         for info in ctx.index.classes.values()
         for name, fn in info.methods.items()
-        if any(_jit_of(ctx, d.decorator) for d in fn.decorators)
+        if any(jit_of(ctx, d.decorator) for d in fn.decorators)
     }
 
 
@@ -260,7 +189,7 @@ def _already_flat(ctx, scope: Scope, carried: list[str]) -> bool:
     a flat variant elsewhere flattening its own parameters is no sign of it."""
     for name in carried:
         for site in scope.bindings.get(name, []):
-            assign = _assignment_of(ctx, site)
+            assign = assignment_of(ctx, site)
             value = assign.value if assign is not None else _unpacking_call(ctx, site)
             if isinstance(value, cst.Call) and ctx.index.qualified_name(value.func) in FLATTENED_BY:
                 return True
@@ -295,7 +224,7 @@ def _site_kind(ctx, scope: Scope, site: cst.CSTNode, depth: int) -> str:
     if isinstance(site, cst.Param):
         annotation = site.annotation.annotation if site.annotation else None
         return MODULE if annotation is not None and _names_module_class(ctx, annotation) else OTHER
-    assign = _assignment_of(ctx, site)
+    assign = assignment_of(ctx, site)
     if assign is not None:
         return _value_kind(ctx, scope, assign.value, depth)
     unpacked = _unpacking_call(ctx, site)
