@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ from eqx_rewrite.cli import cli
 from eqx_rewrite.server import FIX_ALL
 
 
+SERVER_COMMAND = [sys.executable, "-m", "eqx_rewrite", "server"]
 CASE = (RULES_DIR / "EQX005" / "setattr_replace_layer.py").read_text()
 # A file some rule could fire on is parsed, and this one does not parse; a file no rule could fire on
 # is never parsed, by the server as by the CLI, and gets no diagnostics at all.
@@ -27,7 +30,7 @@ BROKEN = CASE.replace("return mlp(jnp.ones(3))", "return mlp(jnp.ones(3)")
 WAIT_SECONDS = 30
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "eqx_rewrite", "server"]))
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def client(lsp_client: LanguageClient, tmp_path: Path):
     lsp_client.workspace_root = tmp_path
     await lsp_client.initialize_session(
@@ -235,3 +238,16 @@ def test_without_pygls_the_server_says_what_to_install():
     done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["Error: eqx-rewrite server needs pygls; install it with: pip install 'eqx-rewrite[server]'"]
+
+
+@pytest.mark.skipif(shutil.which("nvim") is None, reason="Neovim is not installed")
+def test_neovim_applies_fix_all_as_the_cli_fixes(tmp_path: Path, tmp_path_factory):
+    expected = cli_fix("model.py", CASE, tmp_path_factory.mktemp("cli"))
+    (tmp_path / "model.py").write_text(CASE)
+    script = Path(__file__).parent / "editors" / "neovim_fix_all.lua"
+    env = dict(os.environ, EQX_SERVER_CMD=json.dumps(SERVER_COMMAND), EQX_FILE="model.py", EQX_OUT=str(tmp_path / "out.txt"))
+    subprocess.run(["nvim", "--headless", "-u", "NONE", "-c", f"luafile {script}"], cwd=tmp_path, env=env, timeout=120, check=True)
+    report = (tmp_path / "out.txt").read_text().splitlines()
+    assert report[0].startswith("diagnostic 14:5 `object.__setattr__` mutates")
+    assert report[1:] == ["action source.fixAll.eqx-rewrite: eqx-rewrite: fix all (safe)", "diagnostics after the fix: 0"]
+    assert (tmp_path / "model.py").read_text() == expected
