@@ -149,6 +149,46 @@ async def test_configuration_is_found_from_the_document(client: LanguageClient, 
     assert await diagnostics(client, uri) == []
 
 
+STEPS = """import equinox as eqx
+
+
+@eqx.filter_jit
+def make_step(model, opt_state, x):
+    return model, opt_state
+"""
+TRAIN = """import jax.numpy as jnp
+from steps import make_step
+
+
+def train(model, opt_state, data):
+    for x in data:
+        model, opt_state = make_step(model, opt_state, x)
+    return model
+"""
+
+
+@pytest.mark.asyncio
+async def test_the_project_index_comes_from_the_workspace_and_follows_edits(client: LanguageClient, tmp_path: Path):
+    (tmp_path / "steps.py").write_text(STEPS)
+    train = open_file(client, tmp_path / "train.py", TRAIN)
+    (finding,) = await diagnostics(client, train)
+    assert finding.code == "EQX002"
+    assert finding.message.endswith("no fix: the step is compiled in another module (`steps.make_step`)")
+
+    # The step stops being jitted in the editor; once saved, the other open file no longer sees it.
+    steps = open_file(client, tmp_path / "steps.py", STEPS)
+    await diagnostics(client, steps)
+    unjitted = STEPS.replace("@eqx.filter_jit\n", "")
+    client.diagnostics.clear()
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(2, steps), [types.TextDocumentContentChangeWholeDocument(unjitted)]
+        )
+    )
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(steps)))
+    assert await diagnostics(client, train) == []
+
+
 def cells_of(text: str) -> list[tuple[bool, str]]:
     """The case as a notebook: imports, a Markdown cell, then the function with a line magic in it."""
     imports, body = text.split("\n\n\n", 1)
