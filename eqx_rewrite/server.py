@@ -144,7 +144,7 @@ def notebook_unit(uri: str, path: Path, cells: list[tuple[str, bool, str]]) -> U
 
     def place(row: int) -> tuple[str, int]:
         cell, cell_row = notebooks.locate(notebook.module, row)
-        return uris.get(cell, uris[notebook.cells[0].index]), cell_row
+        return uris[cell], cell_row
 
     def split(fixed: str) -> dict[str, str]:
         return {uris[index]: text for index, text in notebook.cell_sources(fixed).items()}
