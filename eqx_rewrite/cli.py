@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from .config import DEVICES, Config, ConfigError, check_codes, find_config, load
 from .engine import Settings
 from .files import FileError, decode, discover
 from .report import FORMATS, Located, render, render_json_document, summary
-from .rule import RuleSelection, all_rules
+from .rule import RuleSelection, all_rules, explanation
 from .runner import FileResult, Job, analyse_text, hold_back, run, write_fixes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -135,12 +134,10 @@ def _list_rules() -> None:
 
 
 def _explain(code: str) -> None:
-    rule = {r.code: r for r in all_rules()}.get(code.upper())
-    if rule is None:
+    text = explanation(code)
+    if text is None:
         raise Failure(f"unknown rule code {code!r}; see --list-rules")
-    click.echo(f"# {rule.code} {rule.name}\n\n{inspect.cleandoc(rule.__doc__ or '')}")
-    for name, option in rule.options.items():
-        click.echo(f"\nOption `{name}` (default {option.default!r}): {option.help}")
+    click.echo(text)
 
 
 def _project_files(config: Config) -> list[Path]:
@@ -257,5 +254,21 @@ def _print_error(path: Path | str, row: int, col: int, message: str) -> None:
     click.echo(f"{path}:{row}:{col}: error: {message}", err=True)
 
 
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+def server():
+    """Serve the Language Server Protocol over stdio, for editors."""
+    try:
+        from .server import serve  # pygls is an optional dependency
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        raise Failure("eqx-rewrite server needs pygls; install it with: pip install 'eqx-rewrite[server]'") from None
+    serve()
+
+
 def main() -> None:
+    # A subcommand beside the paths argument: `eqx-rewrite server` as in `ruff server`; a folder
+    # named server is still reachable as `eqx-rewrite ./server`.
+    if sys.argv[1:2] == ["server"]:
+        server(sys.argv[2:], prog_name="eqx-rewrite server")
     cli(prog_name="eqx-rewrite")

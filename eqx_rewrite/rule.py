@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
@@ -108,6 +109,15 @@ def all_rules() -> list[type[Rule]]:
 
 def rule_url(code: str) -> str:
     return DOCS_URL.format(code=code.lower())
+
+
+def explanation(code: str) -> str | None:
+    """What `--explain` prints for a rule (and the editor server shows on hover); None if unknown."""
+    rule = {r.code: r for r in all_rules()}.get(code.upper())
+    if rule is None:
+        return None
+    text = f"# {rule.code} {rule.name}\n\n{inspect.cleandoc(rule.__doc__ or '')}"
+    return text + "".join(f"\n\nOption `{name}` (default {option.default!r}): {option.help}" for name, option in rule.options.items())
 
 
 @dataclass
