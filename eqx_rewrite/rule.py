@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
@@ -108,6 +109,20 @@ def all_rules() -> list[type[Rule]]:
 
 def rule_url(code: str) -> str:
     return DOCS_URL.format(code=code.lower())
+
+
+def explanation(rule: type[Rule]) -> str:
+    """The rule's documentation as `--explain` prints it (Markdown): its docstring, then its options."""
+    text = f"# {rule.code} {rule.name}\n\n{inspect.cleandoc(rule.__doc__ or '')}\n"
+    for name, option in rule.options.items():
+        text += f"\nOption `{name}` (default {option.default!r}): {option.help}\n"
+    return text
+
+
+def doc_section(rule: type[Rule], title: str) -> str:
+    """One `## title` section of the rule's docstring, without its heading; "" when it has none."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", inspect.cleandoc(rule.__doc__ or ""), re.M | re.S)
+    return match.group(1).strip() if match else ""
 
 
 @dataclass
