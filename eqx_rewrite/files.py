@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
@@ -164,7 +165,7 @@ def decode(raw: bytes) -> tuple[str, str]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
-        raise FileError(f"invalid encoding declaration: {exc}", _line_of(raw, len(raw))) from None
+        raise FileError(f"invalid encoding declaration: {exc}", _declaration_row(raw)) from None
     try:
         return raw.decode(encoding), encoding
     except UnicodeDecodeError as exc:
@@ -173,6 +174,23 @@ def decode(raw: bytes) -> tuple[str, str]:
         raise FileError(f"file is not valid {encoding}: {exc.reason}", row, col) from None
     except LookupError:
         raise FileError(f"unknown encoding {encoding!r}") from None
+
+
+# PEP 263's declaration, as tokenize matches it.
+CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _declaration_row(raw: bytes) -> int:
+    """The line (1 or 2) where encoding detection failed: the declaration, or the line that is not
+    UTF-8 before any declaration."""
+    for row, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")[:2], start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return row
+        if CODING.match(line):
+            return row
+    return 1
 
 
 def _line_of(raw: bytes, offset: int) -> int:

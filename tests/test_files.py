@@ -250,3 +250,20 @@ def test_no_respect_gitignore(tmp_path, run_cli):
     (tmp_path / "pyproject.toml").write_text("[tool.eqx-rewrite]\nrespect-gitignore = false\n")
     assert "ign.py:14:5: EQX005" in run_cli("--check", ".").stdout
     assert "ign.py" not in run_cli("--check", "--respect-gitignore", ".").stdout
+
+
+@pytest.mark.parametrize(
+    "head, row",
+    [
+        (b"# -*- coding: foo -*-\n", 1),
+        (b"#!/usr/bin/env python\n# coding: bar\n", 2),
+        (b"\xef\xbb\xbf# coding: latin-1\n", 1),
+        (b"x = '\xff'  # no declaration, not UTF-8\n", 1),
+        (b"#!/usr/bin/env python\nx = '\xff'\n", 2),
+    ],
+)
+def test_bad_encoding_declaration_is_reported_at_its_line(tmp_path, run_cli, head, row):
+    (tmp_path / "m.py").write_bytes(head + SURGERY.encode())
+    r = run_cli("--check", "m.py")
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"m.py:{row}:1: error: "), r.stderr
