@@ -44,6 +44,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs available).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary or progress.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the findings cache.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip files that .gitignore, .ignore or .git/info/exclude ignore (the default; config: respect-gitignore).")
 @click.option("--force-exclude", is_flag=True, help="Apply exclude and extend-exclude to files named on the command line too (for pre-commit).")
 @click.option("--verify", is_flag=True, help="With --fix or --diff: run entries before and after the fixes; keep only fixes whose results match.")
 @click.option("--verify-entry", "verify_entries", multiple=True, metavar="FILE:FUNC", help="A zero-argument function returning a pytree (repeatable).")
@@ -55,7 +56,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.version_option(__version__, "--version", prog_name="eqx-rewrite")
-def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, force_exclude,
+def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, respect_gitignore, force_exclude,
         verify, verify_entries, verify_cmd, verify_timeout, device, rtol, atol, list_rules, explain):
     """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
 
@@ -73,6 +74,8 @@ def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, std
         settings = _settings(config, select, ignore, unsafe_fixes)
     except ConfigError as exc:
         raise Failure(str(exc)) from None
+    if respect_gitignore is not None:
+        config.respect_gitignore = respect_gitignore
     job = Job(settings, mode != "check", config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
     verify_options = dict(entries=verify_entries, cmd=verify_cmd, timeout=verify_timeout, device=device, rtol=rtol, atol=atol)
     if not verify and any(v for v in verify_options.values()):
@@ -146,12 +149,12 @@ def _project_files(config: Config) -> list[Path]:
     there is no project to speak of, and only the named files are indexed."""
     if config.path is None:
         return []
-    return discover([config.root], config.exclude + config.extend_exclude, config.root).files
+    return discover([config.root], config.exclude + config.extend_exclude, config.root, respect_gitignore=config.respect_gitignore).files
 
 
 def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache, spec, force_exclude) -> int:
     roots = list(paths) or [config.root / p for p in config.src]
-    found = discover(roots, config.exclude + config.extend_exclude, config.root, force_exclude)
+    found = discover(roots, config.exclude + config.extend_exclude, config.root, force_exclude, config.respect_gitignore)
     for path, message in found.problems:
         click.echo(f"{path}: error: {message}", err=True)
     files = found.files

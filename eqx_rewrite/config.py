@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from .files import resolved_path
 from .rule import all_rules
+from .toml_lines import key_line
 
 DEFAULT_LINE_LENGTH = 88
 
@@ -33,6 +33,7 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
+    respect_gitignore: bool = True
     line_length: int = DEFAULT_LINE_LENGTH
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     verify: dict[str, Any] = field(default_factory=dict)  # [tool.eqx-rewrite.verify], validated
@@ -59,6 +60,7 @@ KEYS = {
         "a table of glob = [codes]",
     ),
     "unsafe-fixes": ("unsafe_fixes", lambda v: isinstance(v, bool), "true or false"),
+    "respect-gitignore": ("respect_gitignore", lambda v: isinstance(v, bool), "true or false"),
     "line-length": ("line_length", lambda v: isinstance(v, int) and not isinstance(v, bool) and 20 <= v <= 320, "an integer from 20 to 320"),
 }
 
@@ -92,13 +94,13 @@ def load_config(path: Path | None) -> Config:
         elif key == "verify":
             config.verify = _verify_table(path, text, value)
         elif key.upper() in _rule_codes():
-            config.rule_options[key.upper()] = _rule_options(path, text, key.upper(), value)
+            config.rule_options[key.upper()] = _rule_options(path, text, key, value)
         else:
             raise ConfigError(f"{_where(path, text, key)}: unknown key `{key}` in [tool.eqx-rewrite]")
     for key in ("select", "ignore"):
         check_codes(getattr(config, key), f"{_where(path, text, key)}: `{key}`")
     for pattern, codes in config.per_file_ignores.items():
-        check_codes(codes, f"{_where(path, text, pattern)}: `per-file-ignores` for {pattern!r}")
+        check_codes(codes, f"{_where(path, text, 'per-file-ignores', pattern)}: `per-file-ignores` for {pattern!r}")
     return config
 
 
@@ -133,19 +135,22 @@ def _rule_codes() -> dict[str, Any]:
     return {rule.code: rule for rule in all_rules()}
 
 
-def _rule_options(path: Path, text: str, code: str, value: Any) -> dict[str, Any]:
+def _rule_options(path: Path, text: str, table: str, value: Any) -> dict[str, Any]:
+    """`table`: the rule's code as written (any case)."""
+    code = table.upper()
     rule = _rule_codes()[code]
     if not isinstance(value, dict):
-        raise ConfigError(f"{_where(path, text, code)}: `{code}` must be a table of options")
+        raise ConfigError(f"{_where(path, text, table)}: `{code}` must be a table of options")
     for key, option_value in value.items():
         option = rule.options.get(key)
+        where = _where(path, text, table, key)
         if option is None:
             known = ", ".join(sorted(rule.options)) or "none"
-            raise ConfigError(f"{_where(path, text, key)}: unknown option `{key}` for {code} (known: {known})")
+            raise ConfigError(f"{where}: unknown option `{key}` for {code} (known: {known})")
         if not isinstance(option_value, option.kind) or isinstance(option_value, bool) != (option.kind is bool):
-            raise ConfigError(f"{_where(path, text, key)}: `{code}.{key}` must be {option.kind.__name__}")
+            raise ConfigError(f"{where}: `{code}.{key}` must be {option.kind.__name__}")
         if not option.validate(option_value):
-            raise ConfigError(f"{_where(path, text, key)}: `{code}.{key}` = {option_value!r} is out of range")
+            raise ConfigError(f"{where}: `{code}.{key}` = {option_value!r} is out of range")
     return dict(value)
 
 
@@ -171,16 +176,15 @@ def _verify_table(path: Path, text: str, value: Any) -> dict[str, Any]:
     for key, item in value.items():
         if key not in VERIFY_KEYS:
             known = ", ".join(VERIFY_KEYS)
-            raise ConfigError(f"{_where(path, text, key)}: unknown key `{key}` in [tool.eqx-rewrite.verify] (known: {known})")
+            raise ConfigError(f"{_where(path, text, 'verify', key)}: unknown key `{key}` in [tool.eqx-rewrite.verify] (known: {known})")
         valid, expected = VERIFY_KEYS[key]
         if not valid(item):
-            raise ConfigError(f"{_where(path, text, key)}: `verify.{key}` must be {expected}, got {item!r}")
+            raise ConfigError(f"{_where(path, text, 'verify', key)}: `verify.{key}` must be {expected}, got {item!r}")
     return dict(value)
 
 
-def _where(path: Path, text: str, key: str) -> str:
-    """`path:line` of the key's first occurrence, so the user can jump to it."""
-    match = re.search(rf'^\s*"?{re.escape(key)}"?\s*=|^\s*\[.*\b{re.escape(key)}\]', text, re.MULTILINE)
-    if match is None:
-        return str(path)
-    return f"{path}:{text.count(chr(10), 0, match.start()) + 1}"
+def _where(path: Path, text: str, *keys: str) -> str:
+    """`path:line` of `[tool.eqx-rewrite]`'s key `keys` (a key of a sub-table after its table's), so
+    the user can jump to it."""
+    line = key_line(text, ("tool", "eqx-rewrite", *keys))
+    return f"{path}:{line}" if line else str(path)

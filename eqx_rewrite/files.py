@@ -5,12 +5,15 @@ from __future__ import annotations
 import fnmatch
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
+
+from .gitignore import NO_IGNORES, Ignores, ignores_above
 
 SUFFIXES = (".py", ".ipynb")
 SKIPPED_DIRS = frozenset(
@@ -46,10 +49,14 @@ class Discovery:
     problems: list[tuple[Path, str]]  # paths that could not be walked or do not exist, and why
 
 
-def discover(paths: Iterable[Path], exclude: Iterable[str], root: Path, force_exclude: bool = False) -> Discovery:
+def discover(
+    paths: Iterable[Path], exclude: Iterable[str], root: Path, force_exclude: bool = False, respect_gitignore: bool = True
+) -> Discovery:
     """Python files under `paths`. Files named explicitly are included even when excluded, as in ruff,
-    unless `force_exclude` (pre-commit names every staged file). Nothing found on the way stops the
-    walk: a missing path, a symlink loop or an unreadable folder is a problem, and the rest is found."""
+    unless `force_exclude` (pre-commit names every staged file); ignore files (`.gitignore`...) apply
+    to what the walk finds, never to a path named explicitly, as in ruff. Nothing found on the way
+    stops the walk: a missing path, a symlink loop or an unreadable folder is a problem, and the rest
+    is found."""
     patterns = tuple(exclude)
     found = Discovery([], [])
     seen: set[Path] = set()
@@ -57,7 +64,9 @@ def discover(paths: Iterable[Path], exclude: Iterable[str], root: Path, force_ex
         if path.is_file():
             candidates: Iterable[Path] = [] if force_exclude and excluded(path, patterns, root) else [path]
         elif path.is_dir():
-            candidates = _walk(path, patterns, root, found.problems)
+            top = resolved_path(path)
+            ignores = ignores_above(top, resolved_path(root), found.problems) if respect_gitignore else NO_IGNORES
+            candidates = _walk(path, top, patterns, root, ignores, found.problems)
         else:
             found.problems.append((path, _missing(path)))
             continue
@@ -85,20 +94,35 @@ def _missing(path: Path) -> str:
     return "not a file or directory"
 
 
-def _walk(top: Path, patterns: tuple[str, ...], root: Path, problems: list[tuple[Path, str]]) -> Iterator[Path]:
+def _walk(
+    top: Path, top_resolved: Path, patterns: tuple[str, ...], root: Path, ignores: Ignores, problems: list[tuple[Path, str]]
+) -> Iterator[Path]:
+    """`top_resolved`: where ignore files' patterns are anchored; `ignores`: the rules from above it."""
+
     def unreadable(exc: OSError) -> None:
         problems.append((Path(exc.filename or top), f"cannot read directory: {(exc.strerror or str(exc)).lower()}"))
 
+    in_force = {os.fspath(top): ignores}
     # Links to folders are not followed (os.walk's default), so a link back up cannot loop.
     for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):
         here = Path(dirpath)
+        absolute = top_resolved / here.relative_to(top)
+        rules = in_force.pop(dirpath).within(absolute, filenames, problems)
         dirnames[:] = sorted(
-            d for d in dirnames if not _skipped_dir(here / d) and not excluded(here / d, patterns, root)
+            d
+            for d in dirnames
+            if not _skipped_dir(here / d) and not excluded(here / d, patterns, root) and not rules.ignored(absolute / d, True)
         )
+        in_force.update((os.path.join(dirpath, d), rules) for d in dirnames)
         for name in sorted(filenames):
             path = here / name
             # A dangling link is no file of the tree (editors' lock files `.#m.py` are such links).
-            if name.endswith(SUFFIXES) and not excluded(path, patterns, root) and (path.exists() or not path.is_symlink()):
+            if (
+                name.endswith(SUFFIXES)
+                and not excluded(path, patterns, root)
+                and not rules.ignored(absolute / name, False)
+                and (path.exists() or not path.is_symlink())
+            ):
                 yield path
 
 
@@ -141,7 +165,7 @@ def decode(raw: bytes) -> tuple[str, str]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
-        raise FileError(f"invalid encoding declaration: {exc}", _line_of(raw, len(raw))) from None
+        raise FileError(f"invalid encoding declaration: {exc}", _declaration_row(raw)) from None
     try:
         return raw.decode(encoding), encoding
     except UnicodeDecodeError as exc:
@@ -150,6 +174,23 @@ def decode(raw: bytes) -> tuple[str, str]:
         raise FileError(f"file is not valid {encoding}: {exc.reason}", row, col) from None
     except LookupError:
         raise FileError(f"unknown encoding {encoding!r}") from None
+
+
+# PEP 263's declaration, as tokenize matches it.
+CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _declaration_row(raw: bytes) -> int:
+    """The line (1 or 2) where encoding detection failed: the declaration, or the line that is not
+    UTF-8 before any declaration."""
+    for row, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")[:2], start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return row
+        if CODING.match(line):
+            return row
+    return 1
 
 
 def _line_of(raw: bytes, offset: int) -> int:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 from . import __version__
 from .engine import Diagnostic, LocatedEdit, Position
-from .rule import all_rules, rule_url
+from .rule import Rule, all_rules, doc_section, explanation, rule_url
 
 FORMATS = ("text", "concise", "json", "github", "sarif")
 
@@ -148,68 +151,18 @@ def _github(items: list[Located]) -> str:
     return "".join(out)
 
 
+# SARIF 2.1.0, as the OASIS schema and GitHub code scanning read it.
+SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+
+
 def _sarif(items: list[Located]) -> str:
-    rules = [
-        {
-            "id": rule.code,
-            "name": rule.name,
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": (rule.__doc__ or "").strip()},
-            "helpUri": rule_url(rule.code),
-        }
-        for rule in all_rules()
-    ]
+    # Relative paths were typed from the working folder, so that is the root they are relative to.
+    base = Path.cwd()
+    rules = [_sarif_rule(rule) for rule in all_rules()]
     index = {r["id"]: n for n, r in enumerate(rules)}
-    results = []
-    for item in items:
-        d = item.diagnostic
-        result = {
-            "ruleId": d.code,
-            "ruleIndex": index[d.code],
-            "level": "error",
-            "message": {"text": d.message},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": item.filename.replace("\\", "/")},
-                        "region": {
-                            "startLine": d.location.row,
-                            "startColumn": d.location.col,
-                            "endLine": d.end_location.row,
-                            "endColumn": d.end_location.col,
-                        },
-                    }
-                }
-            ],
-        }
-        if d.cell is not None:
-            result["properties"] = {"cell": d.cell}
-        if d.edits:
-            result["fixes"] = [
-                {
-                    "description": {"text": f"{d.fix_message} ({d.fix_safety})"},
-                    "artifactChanges": [
-                        {
-                            "artifactLocation": {"uri": item.filename.replace("\\", "/")},
-                            "replacements": [
-                                {
-                                    "deletedRegion": {
-                                        "startLine": e.location.row,
-                                        "startColumn": e.location.col,
-                                        "endLine": e.end_location.row,
-                                        "endColumn": e.end_location.col,
-                                    },
-                                    "insertedContent": {"text": e.content},
-                                }
-                                for e in d.edits
-                            ],
-                        }
-                    ],
-                }
-            ]
-        results.append(result)
     log = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
         "runs": [
             {
@@ -221,11 +174,95 @@ def _sarif(items: list[Located]) -> str:
                         "rules": rules,
                     }
                 },
-                "results": results,
+                "originalUriBaseIds": {SRCROOT: {"uri": _folder_uri(base)}},
+                "columnKind": "unicodeCodePoints",  # our columns count characters
+                "results": [_sarif_result(item, index[item.diagnostic.code], base) for item in items],
             }
         ],
     }
     return json.dumps(log, indent=2) + "\n"
+
+
+def _sarif_rule(rule: type[Rule]) -> dict:
+    doc = explanation(rule.code)
+    tags = ["jax", "equinox"] + (["pytree-layout"] if rule.changes_layout else [])
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": doc_section(rule, "What it does") or rule.summary},
+        "help": {"text": doc, "markdown": doc},
+        "helpUri": rule_url(rule.code),
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": tags},
+    }
+
+
+def _sarif_result(item: Located, rule_index: int, base: Path) -> dict:
+    d = item.diagnostic
+    artifact = artifact_location(item.filename, base)
+    result: dict = {
+        "ruleId": d.code,
+        "ruleIndex": rule_index,
+        "level": "error",
+        "message": {"text": d.message},
+        "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": _region(d.location, d.end_location)}}],
+    }
+    if d.cell is not None:
+        # Rows count from the cell's first line, not the notebook file's: say which cell.
+        result["properties"] = {"cell": d.cell}
+    elif d.edits:
+        # A notebook's edits are in cell coordinates, which would corrupt its JSON if applied as
+        # regions of the file: only plain files carry fixes.
+        result["fixes"] = [_sarif_fix(d, artifact)]
+    return result
+
+
+def _sarif_fix(d: Diagnostic, artifact: dict) -> dict:
+    kind = "" if d.fix_safety == "safe" else " (unsafe: needs --unsafe-fixes)"
+    return {
+        "description": {"text": f"{d.fix_message}{kind}"},
+        "artifactChanges": [
+            {
+                "artifactLocation": artifact,
+                "replacements": [
+                    {"deletedRegion": _region(e.location, e.end_location), "insertedContent": {"text": e.content}}
+                    for e in d.edits
+                ],
+            }
+        ],
+        "properties": {"applicability": d.fix_safety},
+    }
+
+
+def _region(start: Position, end: Position) -> dict:
+    # SARIF's endColumn is the column after the region, as ours is.
+    return {"startLine": start.row, "startColumn": start.col, "endLine": end.row, "endColumn": end.col}
+
+
+def artifact_location(filename: str, base: Path) -> dict:
+    """A SARIF artifactLocation for a path as it was typed: relative to %SRCROOT% (`base`) when the
+    file lies under it, else an absolute `file:` URI; percent-encoded either way."""
+    path = _absolute(Path(filename), base)
+    try:
+        relative = path.relative_to(base)
+    except ValueError:
+        return {"uri": path.as_uri()}
+    return {"uri": quote(relative.as_posix()), "uriBaseId": SRCROOT}
+
+
+def _absolute(path: Path, base: Path) -> Path:
+    """`path` from `base`, with `..` resolved as the OS resolves it (through linked folders), while
+    the file's own name, a link or not, stays what was typed."""
+    path = base / path
+    if ".." not in path.parts:
+        return path
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
+def _folder_uri(folder: Path) -> str:
+    uri = folder.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
 
 
 RENDERERS: dict[str, Callable[[list[Located]], str]] = {

@@ -120,6 +120,12 @@ def explanation(code: str) -> str | None:
     return text + "".join(f"\n\nOption `{name}` (default {option.default!r}): {option.help}" for name, option in rule.options.items())
 
 
+def doc_section(rule: type[Rule], title: str) -> str:
+    """One `## title` section of the rule's docstring, without its heading; "" when it has none."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", inspect.cleandoc(rule.__doc__ or ""), re.M | re.S)
+    return match.group(1).strip() if match else ""
+
+
 @dataclass
 class RuleSelection:
     """Which codes are enabled: `select`/`ignore` take codes or prefixes, as in ruff."""

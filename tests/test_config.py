@@ -89,3 +89,60 @@ def test_line_length_follows_black(tmp_path, run_cli):
     run_cli("--fix", "m.py")
     fixed = (tmp_path / "m.py").read_text()
     assert "    mlp = eqx.tree_at(\n        lambda mlp: mlp.layers, mlp, tuple(layers)\n    )\n" in fixed
+
+
+def _error_line(tmp_path, text):
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}:"), message
+    return int(message[len(str(path)) + 1 :].split(":", 1)[0])
+
+
+RUFF_ABOVE = '''[tool.ruff]
+line-length = 100
+select = ["E"]
+ignore = ["E501"]
+extend-exclude = ["x"]
+unsafe-fixes = true
+
+[tool.ruff.lint.per-file-ignores]
+"tests/*" = ["S101"]
+
+[tool.ruff.lint.pydocstyle]
+convention = "google"
+
+[tool.other]
+doc = """
+[tool.eqx-rewrite]
+select = "not here either"
+"""
+'''
+
+
+@pytest.mark.parametrize(
+    "table, key_row",
+    [
+        ('select = "EQX005"\n', 2),
+        ('unsafe-fixes = true\nignore = ["F401"]\n', 3),
+        ('extend-exclude = "legacy"\n', 2),
+        ("line-length = 5\n", 2),
+        ('\n[tool.eqx-rewrite.per-file-ignores]\n"tests/*" = ["S101"]\n', 4),
+        ("\n[tool.eqx-rewrite.EQX001]\nmin-layers = 0\n", 4),
+        ("\n[tool.eqx-rewrite.eqx001]\nmin-layers = 0\n", 4),
+        ('verify = { cmd = "pytest", timeout = -1 }\n', 2),
+        ("\n[tool.eqx-rewrite.verify]\nentries = []\ncmd = ''\n", 5),
+        ('"select" = [\n  "EQX",\n]\nignore = [\n  "F401",\n]\n', 5),
+    ],
+)
+def test_a_bad_key_is_reported_at_its_own_line(tmp_path, table, key_row):
+    # Each key is first written, with the same name, in [tool.ruff] or in a string above.
+    offset = RUFF_ABOVE.count("\n") + 1
+    assert _error_line(tmp_path, RUFF_ABOVE + "[tool.eqx-rewrite]\n" + table) == offset + key_row - 1
+
+
+def test_dotted_keys_are_found(tmp_path):
+    text = '[tool.ruff]\nselect = ["E"]\n\n[tool]\neqx-rewrite.select = ["F401"]\n'
+    assert _error_line(tmp_path, text) == 5

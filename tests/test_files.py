@@ -162,3 +162,108 @@ def test_nul_byte_is_reported_at_its_line(tmp_path, run_cli):
     r = run_cli("--check", "m.py")
     row = SURGERY.count("\n") + 2
     assert r.returncode == 2 and r.stderr.startswith(f"m.py:{row}:6: error: SyntaxError: source contains a NUL byte")
+
+
+# --- ignore files, as ruff reads them ------------------------------------------------------------
+def _tree(root, files, ignore_files, git=True):
+    """Files (each a finding for EQX005) and ignore files; `git`: make `root` a repository's work tree."""
+    if git:
+        (root / ".git" / "info").mkdir(parents=True)
+    for name in files:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(SURGERY)
+    for name, text in ignore_files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _found(root, *paths, **options):
+    from eqx_rewrite.files import discover
+
+    found = discover([root / p for p in paths or ["."]], [], root, **options)
+    assert found.problems == []
+    return sorted((f.relative_to(root) if f.is_absolute() else f).as_posix().removeprefix("./") for f in found.files)
+
+
+GITIGNORED_TREE = [
+    "a.py", "ign.py", "build2/x.py", "logs/y.py", "deep/logs/z.py", "neg/n1.py", "neg/n2.py",
+    "sub/b.py", "sub/c.py", "sub/top.py", "top.py", "d/x.py", "d/keep.py", "excluded.py",
+]
+GITIGNORES = {
+    ".gitignore": "ign.py\nbuild2/\nlogs\nneg/*\n!neg/n2.py\n/top.py\nd/**\n!d/keep.py\n# a comment\n",
+    "sub/.gitignore": "c.py\n",
+    ".git/info/exclude": "excluded.py\n",
+}
+# What ruff 0.17.5 (`ruff check --show-files .`) finds in that tree.
+NOT_IGNORED = ["a.py", "d/keep.py", "neg/n2.py", "sub/b.py", "sub/top.py"]
+
+
+def test_gitignore_is_respected_as_ruff_does(tmp_path):
+    _tree(tmp_path, GITIGNORED_TREE, GITIGNORES)
+    assert _found(tmp_path) == NOT_IGNORED
+
+
+def test_a_pattern_git_cannot_read_is_skipped_and_the_rest_counts(tmp_path):
+    # As git does (ruff drops the whole file).
+    _tree(tmp_path, ["a.py", "ign.py", "r.py"], {".gitignore": "!\n[z-a].py\nign.py\n"})
+    assert _found(tmp_path) == ["a.py", "r.py"]
+
+
+def test_gitignore_of_the_folders_above_a_walked_folder_counts(tmp_path):
+    _tree(tmp_path, GITIGNORED_TREE, GITIGNORES)
+    assert _found(tmp_path, "deep", "sub", "neg") == ["neg/n2.py", "sub/b.py", "sub/top.py"]
+
+
+def test_a_deeper_gitignore_wins(tmp_path):
+    _tree(tmp_path, ["m/keep.py", "m/drop.py", "m/n/keep.py"], {".gitignore": "*.py\n", "m/.gitignore": "!keep.py\n"})
+    assert _found(tmp_path) == ["m/keep.py", "m/n/keep.py"]
+
+
+def test_ignored_paths_named_on_the_command_line_are_checked(tmp_path):
+    _tree(tmp_path, GITIGNORED_TREE, GITIGNORES)
+    assert _found(tmp_path, "ign.py", "sub/c.py", "logs") == ["ign.py", "logs/y.py", "sub/c.py"]
+    # --force-exclude is about exclude/extend-exclude only, as in ruff.
+    assert _found(tmp_path, "ign.py", force_exclude=True) == ["ign.py"]
+
+
+def test_gitignore_counts_only_in_a_git_repository(tmp_path):
+    # As git and ruff read them: outside a repository .gitignore means nothing, .ignore still counts.
+    _tree(tmp_path, ["a.py", "ign.py", "dot.py"], {".gitignore": "ign.py\n", ".ignore": "dot.py\n"}, git=False)
+    assert _found(tmp_path) == ["a.py", "ign.py"]
+
+
+def test_a_worktree_reads_its_repository_exclude_file(tmp_path):
+    main, worktree = tmp_path / "main", tmp_path / "wt"
+    _tree(main, [], {".git/info/exclude": "local.py\n"})
+    (main / ".git" / "worktrees" / "wt").mkdir(parents=True)
+    (main / ".git" / "worktrees" / "wt" / "commondir").write_text("../..\n")
+    _tree(worktree, ["a.py", "local.py"], {".git": f"gitdir: {main / '.git' / 'worktrees' / 'wt'}\n"}, git=False)
+    assert _found(worktree) == ["a.py"]
+
+
+def test_no_respect_gitignore(tmp_path, run_cli):
+    _tree(tmp_path, ["a.py", "ign.py"], {".gitignore": "ign.py\n"})
+    assert "ign.py" not in run_cli("--check", ".").stdout
+    assert "ign.py:14:5: EQX005" in run_cli("--check", "--no-respect-gitignore", ".").stdout
+    (tmp_path / "pyproject.toml").write_text("[tool.eqx-rewrite]\nrespect-gitignore = false\n")
+    assert "ign.py:14:5: EQX005" in run_cli("--check", ".").stdout
+    assert "ign.py" not in run_cli("--check", "--respect-gitignore", ".").stdout
+
+
+@pytest.mark.parametrize(
+    "head, row",
+    [
+        (b"# -*- coding: foo -*-\n", 1),
+        (b"#!/usr/bin/env python\n# coding: bar\n", 2),
+        (b"\xef\xbb\xbf# coding: latin-1\n", 1),
+        (b"x = '\xff'  # no declaration, not UTF-8\n", 1),
+        (b"#!/usr/bin/env python\nx = '\xff'\n", 2),
+    ],
+)
+def test_bad_encoding_declaration_is_reported_at_its_line(tmp_path, run_cli, head, row):
+    (tmp_path / "m.py").write_bytes(head + SURGERY.encode())
+    r = run_cli("--check", "m.py")
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"m.py:{row}:1: error: "), r.stderr
