@@ -110,16 +110,19 @@ def rule_url(code: str) -> str:
     return DOCS_URL.format(code=code.lower())
 
 
+ALL = "ALL"  # every rule, as in ruff; less specific than any prefix
+
+
 @dataclass
 class RuleSelection:
-    """Which codes are enabled: `select`/`ignore` take codes or prefixes, as in ruff."""
+    """Which codes are enabled: `select`/`ignore` take codes, prefixes or ALL, as in ruff."""
 
     select: tuple[str, ...] = ("EQX",)
     ignore: tuple[str, ...] = ()
 
     def enabled(self, code: str) -> bool:
         def best(prefixes: tuple[str, ...]) -> int:
-            return max((len(p) for p in prefixes if code.startswith(p)), default=-1)
+            return max((0 if p == ALL else len(p) for p in prefixes if p == ALL or code.startswith(p)), default=-1)
 
         # The more specific of select and ignore wins, as in ruff.
         selected = best(self.select)
