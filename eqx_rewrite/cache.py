@@ -2,6 +2,10 @@
 
 One small JSON file per key, written to a temporary file and renamed into place, so concurrent runs
 never see a partial entry; an entry that cannot be read is a miss. Fixes always recompute.
+
+Entries live in a folder per tool version and code, so that a run which writes can drop every other
+version's folder; entries of its own version not read for MAX_AGE_S are dropped too (a hit renews an
+entry at most once a day). Pruning runs at most once every PRUNE_EVERY_S, so warm runs stay cheap.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,6 +24,10 @@ from . import __version__
 from .engine import Diagnostic, LocatedEdit, Position, Settings
 
 DIRECTORY = ".eqx_rewrite_cache"
+DAY_S = 24 * 3600
+MAX_AGE_S = 30 * DAY_S
+PRUNE_EVERY_S = DAY_S
+PRUNED_MARKER = "last-pruned"
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,9 +56,15 @@ def fingerprint(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+def version_folder() -> str:
+    return f"{__version__}-{code_fingerprint()[:16]}"
+
+
 class Cache:
     def __init__(self, root: Path):
         self.directory = root / DIRECTORY
+        self.entries = self.directory / version_folder()
+        self._pruned = False
 
     def key(self, settings_fingerprint: str, suffix: str, raw: bytes) -> str:
         digest = hashlib.sha256(settings_fingerprint.encode() + b"\0" + suffix.encode() + b"\0")
@@ -56,9 +72,12 @@ class Cache:
         return digest.hexdigest()
 
     def get(self, key: str) -> dict | None:
+        path = self._path(key)
         try:
-            with open(self._path(key), encoding="utf-8") as handle:
+            with open(path, encoding="utf-8") as handle:
                 entry = json.load(handle)
+                if time.time() - os.fstat(handle.fileno()).st_mtime > DAY_S:
+                    os.utime(path)  # still in use: not to be pruned as old
         except (OSError, ValueError):
             return None
         return entry if isinstance(entry, dict) else None
@@ -73,11 +92,42 @@ class Cache:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(entry, handle)
             os.replace(tmp, path)
+            self._prune()
         except OSError:
             pass
 
+    def clear(self) -> bool:
+        """Remove the whole cache, every version's; whether there was one."""
+        if self.directory.is_symlink():
+            self.directory.unlink()
+            return True
+        if not self.directory.exists():
+            return False
+        shutil.rmtree(self.directory)
+        return True
+
+    def _prune(self) -> None:
+        if self._pruned:
+            return
+        self._pruned = True
+        marker = self.directory / PRUNED_MARKER
+        now = time.time()
+        try:
+            if now - marker.stat().st_mtime < PRUNE_EVERY_S:
+                return
+        except FileNotFoundError:
+            pass
+        for child in self.directory.iterdir():
+            if child.is_dir() and not child.is_symlink() and child != self.entries:
+                shutil.rmtree(child, ignore_errors=True)  # another version's, or the layout before folders
+        for entry in self.entries.glob("*/*"):
+            # Temporary files left by a killed run are old too.
+            if now - entry.stat().st_mtime > MAX_AGE_S:
+                entry.unlink(missing_ok=True)
+        marker.touch()
+
     def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
+        return self.entries / key[:2] / f"{key}.json"
 
     def _ignore_in_git(self) -> None:
         marker = self.directory / ".gitignore"

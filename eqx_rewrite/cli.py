@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -11,10 +14,10 @@ from . import __version__
 from .cache import Cache
 from .config import DEVICES, Config, ConfigError, check_codes, find_config, load_config
 from .engine import Settings
-from .files import FileError, decode, discover
-from .report import FORMATS, Located, render, render_json_document, summary
-from .rule import RuleSelection, all_rules, explanation
-from .runner import FileResult, Job, analyse_text, hold_back, run, write_fixes
+from .files import FileError, decode, discover, write_new_atomic
+from .report import FORMATS, STATISTICS_FORMATS, Located, fix_list, fixable, render, render_json_document, statistics, summary
+from .rule import ALL, RuleSelection, all_rules, explanation
+from .runner import FileResult, Job, add_noqa_comments, analyse_text, hold_back, run, write_fixes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -29,17 +32,40 @@ def _codes(values: tuple[str, ...]) -> list[str]:
     return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
 
 
+@dataclass(frozen=True)
+class Output:
+    """Where and how the report goes."""
+
+    format: str
+    exit_zero: bool
+    quiet: bool
+    show_fixes: bool
+    statistics: bool
+    file: Path | None
+    color: str  # auto, always or never
+    unsafe_fixes: bool
+
+
+MODES = ("check", "diff", "fix", "add-noqa")
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--check", "mode", flag_value="check", default=True, help="Report findings (the default).")
-@click.option("--diff", "mode", flag_value="diff", help="Show the fixes as a unified diff; write nothing.")
-@click.option("--fix", "mode", flag_value="fix", help="Apply fixes in place.")
+@click.option("--check", is_flag=True, help="Report findings (the default).")
+@click.option("--diff", is_flag=True, help="Show the fixes as a unified diff; write nothing.")
+@click.option("--fix", is_flag=True, help="Apply fixes in place.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments to every line with a finding.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply fixes that may change behaviour or a pytree layout.")
-@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
-@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable (comma-separated).")
+@click.option("--select", multiple=True, help="Rule codes, prefixes or ALL to enable, instead of the configured ones (comma-separated).")
+@click.option("--extend-select", multiple=True, help="Rule codes, prefixes or ALL to enable besides the selected ones (comma-separated).")
+@click.option("--ignore", multiple=True, help="Rule codes, prefixes or ALL to disable (comma-separated).")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file instead of stdout.")
+@click.option("--show-fixes", is_flag=True, help="List the fixes made (with --fix), or that --fix would make, per file and code.")
+@click.option("--statistics", is_flag=True, help="Count the findings per rule instead of listing them.")
+@click.option("--color", type=click.Choice(("auto", "always", "never")), default="auto", show_default=True, help="Colour text output (auto: on a terminal, unless NO_COLOR is set).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2).")
-@click.option("--stdin-filename", type=click.Path(path_type=Path), help="Read source from stdin, named this; with --fix, print the fixed source.")
+@click.option("--stdin-filename", type=click.Path(path_type=Path), help="Read source from stdin, named this; with --fix, print the fixed source. The path `-` reads stdin too.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="pyproject.toml to use instead of searching.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the CPUs available).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary or progress.")
@@ -56,12 +82,13 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.version_option(__version__, "--version", prog_name="eqx-rewrite")
-def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, respect_gitignore, force_exclude,
+def cli(paths, check, diff, fix, add_noqa, unsafe_fixes, select, extend_select, ignore, output_format, output_file, show_fixes, statistics,
+        color, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, respect_gitignore, force_exclude,
         verify, verify_entries, verify_cmd, verify_timeout, device, rtol, atol, list_rules, explain):
     """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
 
     Exit codes: 0 nothing left to report; 1 findings (or diffs) remain; 2 usage error, unreadable or
-    unparsable input, or internal error.
+    unparsable input, or internal error. `eqx-rewrite clean` removes the findings cache.
     """
     if list_rules:
         _list_rules()
@@ -69,37 +96,69 @@ def cli(paths, mode, unsafe_fixes, select, ignore, output_format, exit_zero, std
     if explain:
         _explain(explain)
         return
+    mode = _mode(check=check, diff=diff, fix=fix, add_noqa=add_noqa)
+    paths, stdin_filename = _stdin_path(paths, stdin_filename)
+    if statistics and output_format not in STATISTICS_FORMATS:
+        raise click.UsageError(f"--statistics needs --output-format {', '.join(STATISTICS_FORMATS)}")
     try:
-        config = load_config(config_path or find_config(_config_start(paths, stdin_filename)))
-        settings = _settings(config, select, ignore, unsafe_fixes)
+        start = _config_start(paths, stdin_filename)
+        config = load_config(config_path or find_config(start), start)
+        settings = _settings(config, select, extend_select, ignore, unsafe_fixes)
     except ConfigError as exc:
         raise Failure(str(exc)) from None
     if respect_gitignore is not None:
         config.respect_gitignore = respect_gitignore
-    job = Job(settings, mode != "check", config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
+    output = Output(output_format, exit_zero, quiet, show_fixes, statistics, output_file, color, settings.unsafe_fixes)
+    job = Job(settings, mode in ("diff", "fix"), config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
     verify_options = dict(entries=verify_entries, cmd=verify_cmd, timeout=verify_timeout, device=device, rtol=rtol, atol=atol)
     if not verify and any(v for v in verify_options.values()):
         raise Failure("--verify-entry, --verify-cmd, --verify-timeout, --device, --rtol and --atol need --verify")
-    if verify and (mode == "check" or stdin_filename is not None):
+    if verify and (mode in ("check", "add-noqa") or stdin_filename is not None):
         raise Failure("--verify needs --fix or --diff on files")
     if stdin_filename is not None:
-        sys.exit(_run_stdin(stdin_filename, job, mode, output_format, exit_zero, quiet))
+        if mode == "add-noqa":
+            raise click.UsageError("--add-noqa needs files, not stdin")
+        sys.exit(_run_stdin(stdin_filename, job, mode, output))
     spec = _verify_spec(config, settings, verify_options) if verify else None
     cache = None if no_cache else Cache(config.root)
-    sys.exit(_run_paths(config, paths, job, mode, output_format, exit_zero, quiet, jobs, cache, spec, force_exclude))
+    if mode == "add-noqa":
+        sys.exit(_run_add_noqa(config, paths, job, jobs, cache, force_exclude))
+    sys.exit(_run_paths(config, paths, job, mode, output, jobs, cache, spec, force_exclude))
+
+
+def _mode(**flags: bool) -> str:
+    """One of MODES; naming two is a usage error, as the last one silently winning would be a surprise
+    (`--check --fix` writing files)."""
+    given = [name.replace("_", "-") for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join('--' + g for g in given)} cannot be used together")
+    return given[0] if given else "check"
+
+
+def _stdin_path(paths: tuple[Path, ...], stdin_filename: Path | None) -> tuple[tuple[Path, ...], Path | None]:
+    """The path `-` is stdin, as for ruff and black: named by --stdin-filename, else `-`."""
+    if Path("-") not in paths:
+        return paths, stdin_filename
+    if len(paths) > 1:
+        raise click.UsageError("`-` (stdin) cannot be combined with other paths")
+    return (), stdin_filename or Path("-")
 
 
 def _config_start(paths: tuple[Path, ...], stdin_filename: Path | None) -> Path:
-    if stdin_filename is not None:
+    if stdin_filename is not None and stdin_filename != Path("-"):
         return stdin_filename.absolute()
     return paths[0].absolute() if paths else Path.cwd()
 
 
-def _settings(config: Config, select, ignore, unsafe_fixes) -> Settings:
-    selected, ignored = _codes(select), _codes(ignore)
+def _settings(config: Config, select, extend_select, ignore, unsafe_fixes) -> Settings:
+    selected, extended, ignored = _codes(select), _codes(extend_select), _codes(ignore)
     check_codes(selected, "--select")
+    check_codes(extended, "--extend-select")
     check_codes(ignored, "--ignore")
-    selection = RuleSelection(tuple(selected or config.select), tuple(config.ignore + ignored))
+    # The command line is a later layer than the configuration, as in ruff: --select replaces the
+    # configured selection (its extend-select included), and --ignore ALL drops it.
+    chosen = selected or ([] if ALL in ignored else config.select + config.extend_select)
+    selection = RuleSelection(tuple(chosen + extended), tuple(config.ignore + ignored))
     return Settings(
         selection=selection,
         unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
@@ -152,7 +211,8 @@ def _project_files(config: Config) -> list[Path]:
     return discover([config.root], config.exclude + config.extend_exclude, config.root, respect_gitignore=config.respect_gitignore).files
 
 
-def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, quiet, jobs, cache, spec, force_exclude) -> int:
+def _analyse_paths(config: Config, paths, job: Job, quiet, jobs, cache, force_exclude) -> tuple[list[FileResult], int]:
+    """The results, and how many paths could not be searched (already reported)."""
     roots = list(paths) or [config.root / p for p in config.src]
     found = discover(roots, config.exclude + config.extend_exclude, config.root, force_exclude, config.respect_gitignore)
     for path, message in found.problems:
@@ -163,6 +223,11 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
     results = run(files, job, jobs, cache, _progress if show_progress else None, context=context)
     if show_progress:
         click.echo("\r\033[K", nl=False, err=True)
+    return results, len(found.problems)
+
+
+def _run_paths(config: Config, paths, job: Job, mode, output: Output, jobs, cache, spec, force_exclude) -> int:
+    results, unfound = _analyse_paths(config, paths, job, output.quiet, jobs, cache, force_exclude)
     verification = _verify(results, spec) if spec is not None else None
     if mode == "fix":
         write_fixes(results)
@@ -170,7 +235,21 @@ def _run_paths(config: Config, paths, job: Job, mode, output_format, exit_zero, 
         for result in results:
             if result.changed and result.error is None:
                 click.echo(result.diff(), nl=False)
-    return _report(results, mode, output_format, exit_zero, quiet, verification=verification, unfound=len(found.problems))
+    return _report(results, mode, output, verification=verification, unfound=unfound)
+
+
+def _run_add_noqa(config: Config, paths, job: Job, jobs, cache, force_exclude) -> int:
+    """Exit 0 when every finding is now suppressed, 1 when some line could take no comment, 2 on errors."""
+    results, unfound = _analyse_paths(config, paths, job, True, jobs, cache, force_exclude)
+    outcome = add_noqa_comments(results)
+    errors = _print_errors(results)
+    for result, d in outcome.refused:
+        where = f"{result.path}:cell {d.cell}" if d.cell is not None else str(result.path)
+        click.echo(f"{where}:{d.location.row}:{d.location.col}: {d.code} no noqa comment can go on this line (it ends inside a string or a continuation)", err=True)
+    click.echo(f"Added {outcome.added} noqa comment{'s' * (outcome.added != 1)}.", err=True)
+    if errors or unfound:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if outcome.refused else EXIT_CLEAN
 
 
 def _verify(results: list[FileResult], spec):
@@ -199,7 +278,7 @@ def _progress(done: int, total: int) -> None:
     click.echo(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} files", nl=False, err=True)
 
 
-def _run_stdin(filename: Path, job: Job, mode, output_format, exit_zero, quiet) -> int:
+def _run_stdin(filename: Path, job: Job, mode, output: Output) -> int:
     try:
         text, _ = decode(sys.stdin.buffer.read())
     except FileError as exc:
@@ -210,46 +289,94 @@ def _run_stdin(filename: Path, job: Job, mode, output_format, exit_zero, quiet) 
         # The fixed source goes to stdout, unchanged input included, so editors can pipe through us.
         sys.stdout.write(result.fixed_source if result.error is None and result.fixed_source is not None else text)
         sys.stdout.flush()
-        return _report([result], mode, output_format, exit_zero, quiet, stream_is_stdout=False)
+        return _report([result], mode, output, stream_is_stdout=False)
     if mode == "diff" and result.changed:
         click.echo(result.diff(), nl=False)
-    return _report([result], mode, output_format, exit_zero, quiet)
+    return _report([result], mode, output)
 
 
-def _report(results: list[FileResult], mode, output_format, exit_zero, quiet, stream_is_stdout=True, verification=None, unfound=0) -> int:
+def _report(results: list[FileResult], mode, output: Output, stream_is_stdout=True, verification=None, unfound=0) -> int:
     """`unfound`: paths discovery could not walk, already reported; they make the run an error."""
     items = [Located(str(r.path), d, r.line(d)) for r in results for d in r.diagnostics]
+    errors = _print_errors(results)
+    # stdout carries the diff or the fixed source in those modes; the report then goes to stderr.
+    # With --output-file the report goes there, and what is for people (summary, lists) to stderr.
+    to_stderr = mode == "diff" or not stream_is_stdout
+    human_to_stderr = to_stderr or output.file is not None
+    color = _color(output, to_stderr)
+    if output.statistics:
+        out = statistics(items, output.format, output.unsafe_fixes)
+    else:
+        out = render(items, output.format, color)
+    if verification is not None:
+        out = _with_verification(out, items, output.format, verification, written=mode == "fix", table=not output.statistics)
+    if output.file is not None:
+        try:
+            write_new_atomic(output.file, out)
+        except OSError as exc:
+            raise Failure(f"{output.file}: cannot write the report: {exc.strerror or exc}") from None
+    elif out:
+        click.echo(out, nl=False, err=to_stderr, color=color)
+    if output.show_fixes and not output.quiet:
+        listing = _fix_list(results, mode, output.unsafe_fixes)
+        click.echo(listing, nl=False, err=human_to_stderr or output.format not in ("text", "concise"))
+    if output.format in ("text", "concise") and not output.quiet:
+        fixed = sum(r.fixes_applied for r in results if r.error is None)
+        held = frozenset(str(v.path) for v in verification.verdicts if not v.verified) if verification else frozenset()
+        text = summary(items, fixed, dry_run=mode == "diff", held=held, failed=len(errors), unfound=unfound)
+        click.echo(text, nl=False, err=human_to_stderr)
+    if errors or unfound:
+        return EXIT_ERROR
+    pending = bool(items) or (mode == "diff" and any(r.changed for r in results))
+    return EXIT_FINDINGS if pending and not output.exit_zero else EXIT_CLEAN
+
+
+def _print_errors(results: list[FileResult]) -> list[FileResult]:
     errors = [r for r in results if r.error is not None]
     for r in errors:
         where = f"{r.path}:cell {r.error.cell}" if r.error.cell else str(r.path)
         _print_error(where, r.error.row, r.error.col, r.error.message)
-    # stdout carries the diff or the fixed source in those modes; the report then goes to stderr.
-    to_stderr = mode == "diff" or not stream_is_stdout
-    out = render(items, output_format)
-    if verification is not None:
-        out = _with_verification(out, items, output_format, verification, written=mode == "fix")
-    if out:
-        click.echo(out, nl=False, err=to_stderr)
-    if output_format in ("text", "concise") and not quiet:
-        fixed = sum(r.fixes_applied for r in results if r.error is None)
-        held = frozenset(str(v.path) for v in verification.verdicts if not v.verified) if verification else frozenset()
-        text = summary(items, fixed, dry_run=mode == "diff", held=held, failed=len(errors), unfound=unfound)
-        click.echo(text, nl=False, err=to_stderr)
-    if errors or unfound:
-        return EXIT_ERROR
-    pending = bool(items) or (mode == "diff" and any(r.changed for r in results))
-    return EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN
+    return errors
 
 
-def _with_verification(out: str, items: list[Located], output_format: str, verification, written: bool) -> str:
+def _fix_list(results: list[FileResult], mode: str, unsafe_fixes: bool) -> str:
+    """What --fix fixed (or, with --diff, would fix): the findings gone between the original source
+    and the fixed one; with --check, the findings --fix would fix."""
+    per_file, names = [], {}
+    for r in results:
+        if r.error is not None:
+            continue
+        if mode == "check":
+            gone = Counter(d.code for d in r.diagnostics if fixable(d, unsafe_fixes))
+        else:
+            gone = Counter(d.code for d in r.found or ()) - Counter(d.code for d in r.diagnostics)
+        names.update((d.code, d.name) for d in (*(r.found or ()), *r.diagnostics))
+        per_file.append((str(r.path), gone))
+    heading = {"fix": "Fixed {}", "diff": "Would fix {}", "check": "{} fixable with --fix"}[mode]
+    return fix_list(heading, per_file, names)
+
+
+def _color(output: Output, to_stderr: bool) -> bool:
+    """`auto`: on a terminal, unless NO_COLOR is set (FORCE_COLOR forces it, as for most tools)."""
+    if output.color != "auto":
+        return output.color == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return output.file is None and (sys.stderr if to_stderr else sys.stdout).isatty()
+
+
+def _with_verification(out: str, items: list[Located], output_format: str, verification, written: bool, table: bool = True) -> str:
+    """`table`: false when `out` is not a list of findings (--statistics); the table then goes to stderr."""
     from .verify import as_json, render_text
 
-    if output_format == "json":
+    if output_format == "json" and table:
         return render_json_document(items, {"verification": as_json(verification)})
-    table = render_text(verification, written)
-    if output_format in ("text", "concise"):
-        return out + table
-    click.echo(table, nl=False, err=True)  # github and sarif documents must stay parseable
+    text = render_text(verification, written)
+    if output_format in ("text", "concise") and table:
+        return out + text
+    click.echo(text, nl=False, err=True)  # github and sarif documents must stay parseable
     return out
 
 
@@ -269,9 +396,28 @@ def server():
     serve()
 
 
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def clean(paths) -> None:
+    """Remove the findings cache of the project each path belongs to (default: the working folder)."""
+    for start in paths or (Path.cwd(),):
+        found = find_config(start.absolute())
+        cache = Cache(found.parent if found is not None else Path.cwd())
+        try:
+            if cache.clear():
+                click.echo(f"Removed the cache at {cache.directory}", err=True)
+        except OSError as exc:
+            raise Failure(f"{cache.directory}: cannot remove the cache: {exc.strerror or exc}") from None
+
+
+# `eqx-rewrite NAME ...` runs a subcommand, as in `ruff server`/`ruff clean`; anything else is the
+# check command's arguments, as it always was (a folder named like a subcommand is `./clean`).
+SUBCOMMANDS = {"clean": clean, "server": server}
+
+
 def main() -> None:
-    # A subcommand beside the paths argument: `eqx-rewrite server` as in `ruff server`; a folder
-    # named server is still reachable as `eqx-rewrite ./server`.
-    if sys.argv[1:2] == ["server"]:
-        server(sys.argv[2:], prog_name="eqx-rewrite server")
-    cli(prog_name="eqx-rewrite")
+    name = sys.argv[1] if len(sys.argv) > 1 else None
+    if name in SUBCOMMANDS:
+        SUBCOMMANDS[name](sys.argv[2:], prog_name=f"eqx-rewrite {name}")
+    else:
+        cli(prog_name="eqx-rewrite")

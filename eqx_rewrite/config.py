@@ -13,7 +13,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from .files import resolved_path
-from .rule import all_rules
+from .rule import ALL, all_rules
 from .toml_lines import key_line
 
 DEFAULT_LINE_LENGTH = 88
@@ -28,6 +28,7 @@ class Config:
     path: Path | None = None
     src: list[str] = field(default_factory=lambda: ["."])
     select: list[str] = field(default_factory=lambda: ["EQX"])
+    extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
@@ -51,6 +52,7 @@ def _str_list(value: Any) -> bool:
 KEYS = {
     "src": ("src", _str_list, "a list of paths"),
     "select": ("select", _str_list, "a list of rule codes or prefixes"),
+    "extend-select": ("extend_select", _str_list, "a list of rule codes or prefixes"),
     "ignore": ("ignore", _str_list, "a list of rule codes or prefixes"),
     "exclude": ("exclude", _str_list, "a list of glob patterns"),
     "extend-exclude": ("extend_exclude", _str_list, "a list of glob patterns"),
@@ -67,19 +69,23 @@ KEYS = {
 
 def find_config(start: Path) -> Path | None:
     """The nearest pyproject.toml with a `[tool.eqx-rewrite]` table, walking up from `start`."""
+    return next((p for p in _pyprojects(start) if "eqx-rewrite" in p.read_text(encoding="utf-8", errors="replace")), None)
+
+
+def _pyprojects(start: Path):
+    """The pyproject.toml files in `start`'s folder and above it, nearest first."""
     here = resolved_path(start)
     if here.is_file() or not here.exists():
         here = here.parent
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "eqx-rewrite" in candidate.read_text(encoding="utf-8", errors="replace"):
-            return candidate
-    return None
+    return (folder / "pyproject.toml" for folder in (here, *here.parents) if (folder / "pyproject.toml").is_file())
 
 
-def load_config(path: Path | None) -> Config:
+def load_config(path: Path | None, start: Path | None = None) -> Config:
+    """`start`: where the search for `path` began; without a configuration, the nearest
+    pyproject.toml there still gives generated code its formatter's line length."""
     if path is None:
-        return Config()
+        nearest = next(_pyprojects(start), None) if start is not None else None
+        return Config(line_length=_project_line_length(_read_toml(nearest))) if nearest else Config()
     data = _read_toml(path)
     table = data.get("tool", {}).get("eqx-rewrite", {})
     config = Config(path=path)
@@ -97,17 +103,21 @@ def load_config(path: Path | None) -> Config:
             config.rule_options[key.upper()] = _rule_options(path, text, key, value)
         else:
             raise ConfigError(f"{_where(path, text, key)}: unknown key `{key}` in [tool.eqx-rewrite]")
-    for key in ("select", "ignore"):
-        check_codes(getattr(config, key), f"{_where(path, text, key)}: `{key}`")
+    for key in ("select", "extend-select", "ignore"):
+        attribute = KEYS[key][0]
+        check_codes(getattr(config, attribute), f"{_where(path, text, key)}: `{key}`")
+        # Rule codes are matched as upper case, as flags are.
+        setattr(config, attribute, [code.upper() for code in getattr(config, attribute)])
     for pattern, codes in config.per_file_ignores.items():
         check_codes(codes, f"{_where(path, text, 'per-file-ignores', pattern)}: `per-file-ignores` for {pattern!r}")
+        config.per_file_ignores[pattern] = [code.upper() for code in codes]
     return config
 
 
 def check_codes(codes: list[str], where: str) -> None:
     known = _rule_codes()
     for code in codes:
-        if not any(k.startswith(code.upper()) for k in known):
+        if code.upper() != ALL and not any(k.startswith(code.upper()) for k in known):
             raise ConfigError(f"{where}: unknown rule code or prefix {code!r}")
 
 

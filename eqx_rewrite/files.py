@@ -11,7 +11,7 @@ import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .gitignore import NO_IGNORES, Ignores, ignores_above
 
@@ -209,18 +209,31 @@ def write_atomic(original: SourceFile, new_text: str) -> None:
     path = resolved_path(original.path) if original.path.is_symlink() else original.path
     data = new_text.encode(original.encoding)
     _ensure_unchanged(original)
-    # Renaming over a file would succeed where writing it would not: ask the OS as a write would.
-    # (As root every file is writable, read-only ones included: the OS says yes, and so do we.)
-    if not os.access(path, os.W_OK):
-        raise FileError("file is read-only; fixes not written")
+    # Renaming over a file would succeed where writing it would not: ask the OS as a write would. The
+    # OS lets root write anything, so a file without its owner's write bit (`chmod u-w`) is read-only
+    # to us whoever runs us.
+    if not original.mode & stat.S_IWUSR or not os.access(path, os.W_OK):
+        raise FileError("file is read-only; not written")
+    _replace(path, data, stat.S_IMODE(original.mode), lambda: _ensure_unchanged(original))
+
+
+def write_new_atomic(path: Path, text: str) -> None:
+    """Create or replace a file of ours (a report), atomically, with the permissions a new file gets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    _replace(path, text.encode("utf-8"), 0o666 & ~umask, lambda: None)
+
+
+def _replace(path: Path, data: bytes, mode: int, before_rename: Callable[[], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".eqx-rewrite.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, stat.S_IMODE(original.mode))
-        _ensure_unchanged(original)
+        os.chmod(tmp, mode)
+        before_rename()
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -87,6 +87,12 @@ def locate(module: str, row: int) -> tuple[int, int]:
     return best
 
 
+def module_row(module: str, cell: int, row: int) -> int:
+    """The inverse of `locate`: the row of the joined module that a cell's row is."""
+    marker = module.index(CELL_MARKER.format(cell) + "\n")
+    return module.count("\n", 0, marker) + 1 + row
+
+
 def load(raw: str) -> Notebook:
     try:
         data = json.loads(raw)

@@ -1,9 +1,10 @@
-"""Findings as text, concise, json, github or sarif."""
+"""Findings as text, concise, json, github or sarif; statistics and lists of fixes."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,39 +25,59 @@ class Located:
     diagnostic: Diagnostic
     line_text: str = ""
 
-    @property
-    def place(self) -> str:
-        """`path:row:col`, or `path:cell N:row:col` in a notebook."""
-        d = self.diagnostic
-        cell = f":cell {d.cell}" if d.cell is not None else ""
-        return f"{self.filename}{cell}:{d.location.row}:{d.location.col}"
+
+@dataclass(frozen=True)
+class Style:
+    """ANSI colours for a terminal, in ruff's scheme: paths bold, codes bold red, separators cyan."""
+
+    on: bool = False
+
+    def __call__(self, text: str, *sgr: str) -> str:
+        return f"\033[{';'.join(sgr)}m{text}\033[0m" if self.on else text
+
+    def place(self, item: Located) -> str:
+        """`path:row:col:`, or `path:cell N:row:col:` in a notebook."""
+        d = item.diagnostic
+        colon = self(":", CYAN)
+        cell = f"{colon}cell {d.cell}" if d.cell is not None else ""
+        return f"{self(item.filename, BOLD)}{cell}{colon}{d.location.row}{colon}{d.location.col}{colon}"
+
+    def head(self, item: Located) -> str:
+        d = item.diagnostic
+        marker = {"safe": "*", "unsafe": "-"}.get(d.fix_safety or "")
+        flag = f" [{self(marker, CYAN)}]" if marker else ""
+        return f"{self.place(item)} {self(d.code, BOLD, RED)}{flag} {d.message}\n"
 
 
-def render(items: list[Located], fmt: str) -> str:
+BOLD, RED, CYAN, BLUE = "1", "31", "36", "94"
+PLAIN = Style()
+
+
+def render(items: list[Located], fmt: str, color: bool = False) -> str:
+    """`color`: ANSI colours, for text and concise output on a terminal."""
+    if fmt in ("text", "concise"):
+        return RENDERERS[fmt](items, Style(color))
     return RENDERERS[fmt](items)
 
 
-def _marker(d: Diagnostic) -> str:
-    return {"safe": " [*]", "unsafe": " [-]"}.get(d.fix_safety or "", "")
+def _concise(items: list[Located], style: Style = PLAIN) -> str:
+    return "".join(style.head(i) for i in items)
 
 
-def _concise(items: list[Located]) -> str:
-    return "".join(f"{i.place}: {i.diagnostic.code}{_marker(i.diagnostic)} {i.diagnostic.message}\n" for i in items)
-
-
-def _text(items: list[Located]) -> str:
+def _text(items: list[Located], style: Style = PLAIN) -> str:
     out = []
     for item in items:
         d = item.diagnostic
-        out.append(f"{item.place}: {d.code}{_marker(d)} {d.message}\n")
+        out.append(style.head(item))
         if item.line_text:
             gutter = " " * len(str(d.location.row))
+            bar = style("|", BOLD, BLUE)
             width = d.end_location.col - d.location.col if d.end_location.row == d.location.row else 1
-            out.append(f"{gutter} |\n{d.location.row} | {item.line_text}\n")
-            out.append(f"{gutter} | {' ' * (d.location.col - 1)}{'^' * max(width, 1)}\n")
+            out.append(f"{gutter} {bar}\n{style(str(d.location.row), BOLD, BLUE)} {bar} {item.line_text}\n")
+            out.append(f"{gutter} {bar} {' ' * (d.location.col - 1)}{style('^' * max(width, 1), BOLD, RED)}\n")
             if d.fix_message:
                 kind = "" if d.fix_safety == "safe" else " (unsafe: needs --unsafe-fixes)"
-                out.append(f"{gutter} = fix{kind}: {d.fix_message}\n")
+                out.append(f"{gutter} {style('=', BOLD, BLUE)} {style('fix', BOLD, CYAN)}{kind}: {d.fix_message}\n")
             out.append("\n")
     return "".join(out)
 
@@ -91,6 +112,49 @@ def summary(
     if unfound:
         parts.append(f"{unfound} path{'s' * (unfound != 1)} could not be searched.")
     return " ".join(parts) + "\n"
+
+
+STATISTICS_FORMATS = ("text", "concise", "json")
+
+
+def statistics(items: list[Located], fmt: str, unsafe_fixes: bool = False) -> str:
+    """Findings counted per code, most frequent first, as ruff's `--statistics`: `[*]` when every one
+    is fixable by `--fix` as run, `[-]` when some are, `[ ]` when none are."""
+    counts = Counter(i.diagnostic.code for i in items)
+    names = {i.diagnostic.code: i.diagnostic.name for i in items}
+    fixable_counts = Counter(i.diagnostic.code for i in items if fixable(i.diagnostic, unsafe_fixes))
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if fmt == "json":
+        return json.dumps(
+            [{"code": c, "name": names[c], "count": n, "fixable": fixable_counts[c] > 0, "fixable_count": fixable_counts[c]} for c, n in rows],
+            indent=2,
+        ) + "\n"
+    width = max((len(str(n)) for _, n in rows), default=0)
+    out = []
+    for code, n in rows:
+        marker = "[*]" if fixable_counts[code] == n else "[-]" if fixable_counts[code] else "[ ]"
+        partly = f" ({fixable_counts[code]} fixable)" if 0 < fixable_counts[code] < n else ""
+        out.append(f"{n:>{width}}\t{code}\t{marker} {names[code]}{partly}\n")
+    return "".join(out)
+
+
+def fixable(d: Diagnostic, unsafe_fixes: bool) -> bool:
+    """Whether `--fix` (with `--unsafe-fixes` as given) would fix it."""
+    return d.fix_safety == "safe" or (unsafe_fixes and d.fix_safety == "unsafe")
+
+
+def fix_list(heading: str, per_file: list[tuple[str, Counter]], names: dict[str, str]) -> str:
+    """`--show-fixes`: `heading` with `{}` for "N findings" (e.g. "Fixed {}"), then per file the
+    count per code, as ruff lists its fixes."""
+    total = sum(sum(c.values()) for _, c in per_file)
+    if not total:
+        return ""
+    out = [heading.format(f"{total} finding{'s' * (total != 1)}") + ":\n"]
+    for filename, counts in per_file:
+        if counts:
+            out.append(f"- {filename}:\n")
+            out.extend(f"    {n} \u00d7 {code} ({names[code]})\n" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return "".join(out) + "\n"
 
 
 def _position(p: Position) -> dict:
@@ -184,7 +248,7 @@ def _sarif(items: list[Located]) -> str:
 
 
 def _sarif_rule(rule: type[Rule]) -> dict:
-    doc = explanation(rule.code)
+    doc = explanation(rule.code) + "\n"  # as `--explain` prints it
     tags = ["jax", "equinox"] + (["pytree-layout"] if rule.changes_layout else [])
     return {
         "id": rule.code,

@@ -124,18 +124,19 @@ def doc_section(rule: type[Rule], title: str) -> str:
     """One `## title` section of the rule's docstring, without its heading; "" when it has none."""
     match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", inspect.cleandoc(rule.__doc__ or ""), re.M | re.S)
     return match.group(1).strip() if match else ""
+ALL = "ALL"  # every rule, as in ruff; less specific than any prefix
 
 
 @dataclass
 class RuleSelection:
-    """Which codes are enabled: `select`/`ignore` take codes or prefixes, as in ruff."""
+    """Which codes are enabled: `select`/`ignore` take codes, prefixes or ALL, as in ruff."""
 
     select: tuple[str, ...] = ("EQX",)
     ignore: tuple[str, ...] = ()
 
     def enabled(self, code: str) -> bool:
         def best(prefixes: tuple[str, ...]) -> int:
-            return max((len(p) for p in prefixes if code.startswith(p)), default=-1)
+            return max((0 if p == ALL else len(p) for p in prefixes if p == ALL or code.startswith(p)), default=-1)
 
         # The more specific of select and ignore wins, as in ruff.
         selected = best(self.select)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import notebooks
+from . import noqa, notebooks
 from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
 from .project import jitted_functions, module_class_names
 from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
@@ -241,3 +241,54 @@ def hold_back(result: FileResult) -> None:
     result.diagnostics = result.found or result.diagnostics
     result.fixed_source = None
     result.fixes_applied = 0
+
+
+@dataclass
+class NoqaOutcome:
+    added: int = 0
+    refused: list[tuple[FileResult, Diagnostic]] = field(default_factory=list)  # no comment could go there
+
+
+def add_noqa_comments(results: list[FileResult]) -> NoqaOutcome:
+    """Suppress every finding with a `# noqa` comment on its line; files are written atomically, and
+    one that cannot be becomes that file's error."""
+    outcome = NoqaOutcome()
+    for result in results:
+        if not result.diagnostics or result.error is not None:
+            continue
+        try:
+            original = result.original or read_source(result.path)
+            if original.text != result.source:
+                raise FileError("file changed on disk while it was being checked; not written")
+            text, added, refused = _with_noqa(result, original.text)
+            if added:
+                write_atomic(original, text)
+        except FileError as exc:
+            result.error = Error(exc.row, exc.col, exc.message)
+        except notebooks.NotebookError as exc:
+            result.error = Error(1, 1, str(exc))
+        except (OSError, UnicodeEncodeError) as exc:
+            result.error = Error(1, 1, f"cannot write noqa comments: {exc}")
+        else:
+            outcome.added += added
+            outcome.refused += [(result, d) for d in refused]
+    return outcome
+
+
+def _with_noqa(result: FileResult, text: str) -> tuple[str, int, list[Diagnostic]]:
+    """The new text, how many lines got a comment, and the findings none could be added for. A
+    notebook's comments go into its joined module, which is then written back into its cells."""
+    notebook = notebooks.load(text) if result.path.suffix == ".ipynb" else None
+    module = notebook.module if notebook is not None else text
+
+    def row(d: Diagnostic) -> int:
+        return notebooks.module_row(module, d.cell, d.location.row) if d.cell is not None else d.location.row
+
+    codes_by_row: dict[int, set[str]] = {}
+    for d in result.diagnostics:
+        codes_by_row.setdefault(row(d), set()).add(d.code)
+    added = noqa.add_noqa(module, codes_by_row)
+    refused = [d for d in result.diagnostics if row(d) in added.refused]
+    if notebook is not None:
+        return (notebook.with_module(added.text) if added.added else text), added.added, refused
+    return added.text, added.added, refused

@@ -1,8 +1,10 @@
 """The findings cache: read when nothing changed, invalidated by content, settings and version."""
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 from catalogue import RULES_DIR
 from eqx_rewrite import cache as cache_module
@@ -13,7 +15,7 @@ SURGERY = (RULES_DIR / "EQX005" / "setattr_replace_layer.py").read_text()
 
 
 def entries(tmp_path):
-    return sorted((tmp_path / ".eqx_rewrite_cache").glob("*/*.json"))
+    return sorted((tmp_path / ".eqx_rewrite_cache").glob("*/*/*.json"))
 
 
 def plant_marker(tmp_path):
@@ -85,4 +87,53 @@ def test_concurrent_runs_agree_and_leave_valid_entries(tmp_path):
     assert outputs[0] == outputs[1] == outputs[2] and len(json.loads(outputs[0])) == 30
     for path in entries(tmp_path):
         json.loads(path.read_text())
-    assert not list((tmp_path / ".eqx_rewrite_cache").glob("*/*.tmp"))
+    assert not list((tmp_path / ".eqx_rewrite_cache").glob("*/*/*.tmp"))
+
+
+def age(path, days):
+    then = time.time() - days * 24 * 3600
+    os.utime(path, (then, then))
+
+
+def test_writing_prunes_other_versions_and_entries_unread_for_a_month(tmp_path, run_cli):
+    cache = tmp_path / ".eqx_rewrite_cache"
+    (tmp_path / "used.py").write_text(SURGERY)
+    (tmp_path / "gone.py").write_text(SURGERY.replace("swap the head", "swap"))
+    run_cli(".")
+    [current] = [p for p in cache.iterdir() if p.is_dir()]
+    assert len(entries(tmp_path)) == 2
+    stale = {
+        "older version": cache / "0.0.1-0123456789abcdef" / "ab" / "ab12.json",
+        "layout before version folders": cache / "cd" / "cd34.json",
+    }
+    for path in stale.values():
+        path.parent.mkdir(parents=True)
+        path.write_text("{}")
+    (tmp_path / "gone.py").unlink()  # its entry is never read again
+    for path in entries(tmp_path):
+        age(path, 40)
+    age(cache / "last-pruned", 2)
+    (tmp_path / "new.py").write_text(SURGERY.replace("swap the head", "new"))  # a miss: the run writes
+    assert run_cli(".").returncode == 1
+    for what, path in stale.items():
+        assert not path.exists(), what
+    assert sorted(p.name for p in cache.iterdir()) == [".gitignore", current.name, "last-pruned"]
+    # used.py's entry was read, which renewed it; gone.py's was not, and is dropped.
+    assert len(entries(tmp_path)) == 2
+    plant_marker(tmp_path)
+    assert messages(run_cli("--output-format", "json", "used.py")) == ["FROM CACHE"]
+
+
+def test_pruning_runs_at_most_once_a_day(tmp_path, run_cli):
+    cache = tmp_path / ".eqx_rewrite_cache"
+    (tmp_path / "a.py").write_text(SURGERY)
+    run_cli(".")
+    other = cache / "0.0.1-0123456789abcdef"
+    other.mkdir()
+    (tmp_path / "b.py").write_text(SURGERY.replace("swap the head", "b"))
+    run_cli(".")
+    assert other.exists()  # pruned by the first run, less than a day ago
+    age(cache / "last-pruned", 2)
+    (tmp_path / "c.py").write_text(SURGERY.replace("swap the head", "c"))
+    run_cli(".")
+    assert not other.exists()
