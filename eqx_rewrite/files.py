@@ -209,10 +209,10 @@ def write_atomic(original: SourceFile, new_text: str) -> None:
     path = resolved_path(original.path) if original.path.is_symlink() else original.path
     data = new_text.encode(original.encoding)
     _ensure_unchanged(original)
-    # Renaming over a file would succeed where writing it would not: ask the OS as a write would. The
-    # OS lets root write anything, so a file without its owner's write bit (`chmod u-w`) is read-only
-    # to us whoever runs us.
-    if not original.mode & stat.S_IWUSR or not os.access(path, os.W_OK):
+    # Renaming over a file would succeed where writing it would not: ask the OS as a write would.
+    # (As root every file is writable, read-only ones included: the OS says yes, and so do we, as
+    # black and ruff do.)
+    if not os.access(path, os.W_OK):
         raise FileError("file is read-only; not written")
     _replace(path, data, stat.S_IMODE(original.mode), lambda: _ensure_unchanged(original))
 

@@ -52,17 +52,14 @@ def _loops_and_their_calls(module: cst.Module) -> list[tuple[cst.For | cst.While
 
         def visit_For(self, node: cst.For) -> bool:
             node.iter.visit(self)  # evaluated once, before the passes
-            self.enter(node)
-            for part in (node.target, node.body):
-                part.visit(self)
-            self.stack.pop()
-            if node.orelse is not None:
-                node.orelse.visit(self)
-            return False
+            return self.passes(node, node.target, node.body)
 
         def visit_While(self, node: cst.While) -> bool:
+            return self.passes(node, node.test, node.body)
+
+        def passes(self, node: cst.For | cst.While, *per_pass: cst.CSTNode) -> bool:
             self.enter(node)
-            for part in (node.test, node.body):
+            for part in per_pass:
                 part.visit(self)
             self.stack.pop()
             if node.orelse is not None:

@@ -18,9 +18,8 @@ KEY_MAKERS = ("jax.random.PRNGKey", "jax.random.key", "jax.random.split", "jax.r
 class Draws:
     """The draws from the current value of one key name."""
 
-    calls: list[cst.Call] = field(default_factory=list)
+    draws: list[Draw] = field(default_factory=list)
     before_loop: bool = False  # bound outside the loop being walked (and not rebound in it yet)
-    last: Draw | None = None  # the latest draw
 
 
 @register
@@ -184,12 +183,12 @@ class _Walker:
                 self.block(_statements(block))
             results.append(self.keys)
         names = set.intersection(*(set(r) for r in results))
-        self.keys = {n: max((r[n] for r in results), key=lambda d: len(d.calls)) for n in names}
+        self.keys = {n: max((r[n] for r in results), key=lambda d: len(d.draws)) for n in names}
 
     def loop(self, node: cst.For | cst.While) -> None:
         self.expression(node.iter if isinstance(node, cst.For) else node.test)
         entry = _copied(self.keys)
-        outer = {n: Draws(list(d.calls), True, d.last) for n, d in entry.items()}
+        outer = {n: Draws(list(d.draws), True) for n, d in entry.items()}
         self.keys = outer
         if isinstance(node, cst.For):
             self.bind(node.target, None)
@@ -199,10 +198,10 @@ class _Walker:
         self.block(_statements(node.body))
         rebound = names_in(node.body).bound
         for name, draws in self.keys.items():
-            if draws.before_loop and name not in rebound and len(draws.calls) > len(entry.get(name, Draws()).calls):
-                self.report(draws.last, f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
-        after = {n: Draws(d.calls, False, d.last) for n, d in self.keys.items() if n in entry}
-        self.keys = {n: max((after.get(n, d), d), key=lambda x: len(x.calls)) for n, d in entry.items()}
+            if draws.before_loop and name not in rebound and len(draws.draws) > len(entry.get(name, Draws()).draws):
+                self.report(draws.draws[-1], f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
+        after = {n: Draws(d.draws, False) for n, d in self.keys.items() if n in entry}
+        self.keys = {n: max((after.get(n, d), d), key=lambda x: len(x.draws)) for n, d in entry.items()}
         if node.orelse is not None:
             self.block(_statements(node.orelse))
 
@@ -224,15 +223,14 @@ class _Walker:
             self.draw(draw)
 
     def draw(self, draw: Draw) -> None:
-        call, name = draw.call, draw.name
+        name = draw.name
         base = name.partition("[")[0]
         draws = self.keys.setdefault(name, Draws(before_loop=self.keys[base].before_loop))
-        draws.calls.append(call)
-        draws.last = draw
+        draws.draws.append(draw)
         if draw.per_element:
             self.report(draw, f"`{name}` is drawn from by every element of the comprehension, so all draw the same numbers; split one key per element (`jax.random.split({name}, n)`) and iterate over those")
-        elif len(draws.calls) >= 2:
-            first = draws.calls[-2]
+        elif len(draws.draws) >= 2:
+            first = draws.draws[-2].call
             line = self.ctx.lines.position(self.ctx.span(first)[0]).row
             self.report(
                 draw,
@@ -265,7 +263,7 @@ class _Walker:
 
 
 def _copied(keys: dict[str, Draws]) -> dict[str, Draws]:
-    return {n: Draws(list(d.calls), d.before_loop, d.last) for n, d in keys.items()}
+    return {n: Draws(list(d.draws), d.before_loop) for n, d in keys.items()}
 
 
 def _statements(block) -> list[cst.BaseStatement]:
