@@ -17,11 +17,13 @@ SPLIT = "jax.random.split"
 LOOPS = (cst.For, cst.While)
 
 
-def split_fix(ctx, scope: cst.Module | cst.FunctionDef, reported: Draw) -> Fix | str:
+def split_fix(ctx, scope: cst.Module | cst.FunctionDef, reported: Draw, recorded: list[Draw]) -> Fix | str:
     """Split `reported`'s key once before the first draw of its value, giving each draw its own
     key; the key itself is rebound to a fresh one when something reads it afterwards (or the block
     runs again in a loop), so nothing later draws what a draw here drew. Or why not: the draws of
-    the value can't all be seen in one block."""
+    the value can't all be seen in one block. `recorded` are the draws of the value the walk has
+    met so far (through aliases, before a loop, in a loop's header): each must be one the split
+    covers, or the split would only add a draw beside them."""
     name = reported.name
     if "[" in name:
         return f"`{name}` is one element of a key array; which keys to split it into is left to you"
@@ -41,6 +43,11 @@ def split_fix(ctx, scope: cst.Module | cst.FunctionDef, reported: Draw) -> Fix |
     draws = [(s, d) for s in segment for d in draws_in(ctx, s, {name}) if d.name == name]
     if any(d.per_element for _, d in draws):
         return f"`{name}` is also drawn in a comprehension, once per element"
+    covered = {id(d.key) for _, d in draws}
+    outside = next((d for d in recorded if id(d.key) not in covered), None)
+    if outside is not None:
+        line = ctx.lines.position(ctx.span(outside.call)[0]).row
+        return f"`{name}` is also drawn outside this block (`{ctx.snippet(outside.call)}`, line {line})"
     if _read_in_a_branch(segment, name):
         return f"`{name}` is also read in a branch or loop among the draws, which may or may not run"
     reads = _reads(ctx, scope, name)

@@ -199,7 +199,7 @@ class _Walker:
         rebound = names_in(node.body).bound
         for name, draws in self.keys.items():
             if draws.before_loop and name not in rebound and len(draws.draws) > len(entry.get(name, Draws()).draws):
-                self.report(draws.draws[-1], f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
+                self.report(draws, f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
         after = {n: Draws(d.draws, False) for n, d in self.keys.items() if n in entry}
         self.keys = {n: max((after.get(n, d), d), key=lambda x: len(x.draws)) for n, d in entry.items()}
         if node.orelse is not None:
@@ -228,20 +228,21 @@ class _Walker:
         draws = self.keys.setdefault(name, Draws(before_loop=self.keys[base].before_loop))
         draws.draws.append(draw)
         if draw.per_element:
-            self.report(draw, f"`{name}` is drawn from by every element of the comprehension, so all draw the same numbers; split one key per element (`jax.random.split({name}, n)`) and iterate over those")
+            self.report(draws, f"`{name}` is drawn from by every element of the comprehension, so all draw the same numbers; split one key per element (`jax.random.split({name}, n)`) and iterate over those")
         elif len(draws.draws) >= 2:
             first = draws.draws[-2].call
             line = self.ctx.lines.position(self.ctx.span(first)[0]).row
             self.report(
-                draw,
+                draws,
                 f"`{name}` is drawn from again here after `{self.ctx.snippet(first)}` (line {line}) without a split in between, "
                 f"so both draw the same numbers; split it first: `{base}_a, {base}_b = jax.random.split({name})`",
             )
 
-    def report(self, draw: Draw, message: str) -> None:
+    def report(self, draws: Draws, message: str) -> None:
+        draw = draws.draws[-1]
         if id(draw.call) not in self.reported:
             self.reported.add(id(draw.call))
-            fix = split_fix(self.ctx, self.scope, draw)
+            fix = split_fix(self.ctx, self.scope, draw, draws.draws)
             if isinstance(fix, str):
                 self.findings.append(self.ctx.finding(draw.call, f"{message}; no fix: {fix}"))
             else:
