@@ -22,7 +22,7 @@ def run_cli(tmp_path, monkeypatch):
             text=input is None or isinstance(input, str),
             input=input,
             cwd=cwd or tmp_path,
-            timeout=120,
+            timeout=600,  # a guard against hangs, not a timing test: CI machines are shared
         )
 
     return run

@@ -395,6 +395,14 @@ class Outcome:
     problem: str | None = None  # a broken safe fix, a crashing unsafe fix, a non-idempotent fix
 
 
+def fix_counts(p: Program) -> tuple[int, int]:
+    """How many safe and how many unsafe fixes `--fix --unsafe-fixes` makes, without running anything."""
+    from eqx_rewrite.engine import Settings, analyse
+
+    safe = analyse(p.source, Settings(), fix=True).fixes_applied
+    return safe, analyse(p.source, Settings(unsafe_fixes=True), fix=True).fixes_applied - safe
+
+
 def check(p: Program, workdir) -> Outcome:
     """Apply `--fix` and `--fix --unsafe-fixes`; every safe fix must give equal results, every
     unsafe fix must run and give equal outputs (the programs return outputs, not restacked

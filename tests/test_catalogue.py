@@ -53,19 +53,23 @@ def test_unsafe_fixes_need_the_flag():
 def test_rewrite_keeps_or_corrects_behaviour(case, tmp_path):
     before = load(case.path)
     after = load(case.path, case.expected_path.read_text(), tmp_path)
-    if case.behaviour == "kept":
-        assert_same(before.run(), after.run())
-    elif case.behaviour == "repaired":
+    if case.behaviour == "repaired":
         # Code written against an API since removed: the rewrite gives what the old API gave.
         assert_same(after.run(), before.reference())
+        return
+    original = before.run()
+    assert leaves(original)
+    if case.behaviour == "kept":
+        assert_same(original, after.run())
     else:
         assert case.behaviour == "changed"
         assert_same(after.run(), before.reference())
         with pytest.raises(AssertionError):
-            assert_same(before.run(), before.reference())
+            assert_same(original, before.reference())
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+# A rewritten case's run() is already run, and checked, by the test above.
+@pytest.mark.parametrize("case", [c for c in CASES if not c.expected_path.exists() or c.behaviour == "repaired"], ids=lambda c: c.id)
 def test_case_runs(case):
     module = load(case.path)
     if case.behaviour != "repaired":
