@@ -1,0 +1,181 @@
+"""Python code blocks of documentation pages (Markdown and reStructuredText): found, analysed
+together as one module, positions mapped to the page's own lines, and fixes written back into the
+changed blocks only, re-indented, everything else byte for byte."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import joined
+from .files import DOC_SUFFIXES
+
+MARKDOWN_LANGUAGES = frozenset({"python", "py", "python3", "pycon", "ipython", "ipython3"})
+RST_LANGUAGES = frozenset({"python", "py", "python3", "pycon"})
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\.[ \t]+(?P<name>code-block|code|sourcecode|testcode)::[ \t]*(?P<language>\S*)[ \t]*$")
+PROMPT = re.compile(r"^(>>>|\.\.\.)(?: |$)")
+
+
+def is_page(path: Path) -> bool:
+    return path.suffix in DOC_SUFFIXES
+
+
+@dataclass
+class Block:
+    index: int  # 1-based, counting the page's Python blocks
+    first: int  # 0-based index of the first content line in the page
+    last: int  # one past the last content line
+    indent: str  # what each line gets when the block is rewritten
+    rows: list[int]  # the page row (1-based) of each line of `code`
+    offsets: list[int]  # characters before each line's code on its page row (indentation, prompt)
+    code: str
+    doctest: bool  # `>>>` examples: reported on, never rewritten
+
+
+@dataclass
+class Page:
+    text: str
+    lines: list[str]  # the page's lines, each with its line ending
+    blocks: list[Block]
+
+    @property
+    def parts(self) -> dict[int, str]:
+        return {b.index: b.code for b in self.blocks}
+
+    @property
+    def report_only(self) -> frozenset[int]:
+        return frozenset(b.index for b in self.blocks if b.doctest)
+
+    def place(self, index: int, row: int, col: int) -> tuple[None, int, int]:
+        """A block's (row, col) as the page's; a row past the block's end is past its last line."""
+        block = self.blocks[index - 1]
+        if 1 <= row <= len(block.rows):
+            return None, block.rows[row - 1], col + block.offsets[row - 1]
+        if row < 1:
+            return None, block.rows[0], col + block.offsets[0]
+        return None, block.rows[-1] + row - len(block.rows), col + block.offsets[-1]
+
+    def block_at(self, page_row: int) -> tuple[int, int] | None:
+        """(block index, row in the block) of a page row inside a block's code."""
+        for block in self.blocks:
+            if page_row in block.rows:
+                return block.index, block.rows.index(page_row) + 1
+        return None
+
+    def with_sources(self, sources: dict[int, str]) -> str:
+        """The page with the blocks whose code changed rewritten; doctest blocks never are."""
+        out, last = [], 0
+        for block in self.blocks:
+            new = sources.get(block.index, block.code)
+            if block.doctest or new == block.code:
+                continue
+            out += self.lines[last : block.first]
+            out += _indented(new, block.indent, _newline_of(self.lines, block.first))
+            last = block.last
+        return "".join(out + self.lines[last:])
+
+
+def load(text: str, path: Path) -> Page:
+    lines = re.findall(r"[^\n]*\n|[^\n]+$", text)
+    bodies = [line.rstrip("\n").removesuffix("\r") for line in lines]
+    find = _rst_blocks if path.suffix == ".rst" else _markdown_blocks
+    blocks = [_block(n, first, last, indent, bodies) for n, (first, last, indent) in enumerate(find(bodies), start=1)]
+    return Page(text, lines, blocks)
+
+
+# --- finding blocks: (first content line, one past the last, indentation to strip) -----------------
+def _markdown_blocks(bodies: list[str]):
+    i = 0
+    while i < len(bodies):
+        opening = FENCE.match(bodies[i])
+        if opening is None or (opening["fence"][0] == "`" and "`" in opening["info"]):
+            i += 1
+            continue
+        fence = opening["fence"]
+        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        end = next((j for j in range(i + 1, len(bodies)) if closing.match(bodies[j])), len(bodies))
+        words = opening["info"].split()
+        # A fence without a closing one runs to the end of the page, as CommonMark says.
+        if words and words[0].lower() in MARKDOWN_LANGUAGES:
+            yield i + 1, end, opening["indent"]
+        i = end + 1
+
+
+def _rst_blocks(bodies: list[str]):
+    i = 0
+    while i < len(bodies):
+        directive = DIRECTIVE.match(bodies[i])
+        i += 1
+        if directive is None:
+            continue
+        if directive["name"] != "testcode" and directive["language"].lower() not in RST_LANGUAGES:
+            continue
+        depth = len(directive["indent"])
+        end = i
+        while end < len(bodies) and (not bodies[end].strip() or _depth(bodies[end]) > depth):
+            end += 1
+        content = list(range(i, end))
+        # Option lines (`:linenos:`) come first, up to the first blank line.
+        while content and bodies[content[0]].strip().startswith(":"):
+            content.pop(0)
+        filled = [j for j in content if bodies[j].strip()]
+        if filled:
+            indent = min((bodies[j][: _depth(bodies[j])] for j in filled), key=len)
+            yield filled[0], filled[-1] + 1, indent
+        i = end
+
+
+def _depth(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _block(index: int, first: int, last: int, indent: str, bodies: list[str]) -> Block:
+    stripped = [_dedent(bodies[j], indent) for j in range(first, last)]
+    if next((line for line, _ in stripped if line.strip()), "").lstrip().startswith(">>>"):
+        return _doctest(index, first, last, indent, stripped)
+    rows = list(range(first + 1, last + 1))
+    return Block(index, first, last, indent, rows, [width for _, width in stripped], "\n".join(line for line, _ in stripped), False)
+
+
+def _dedent(line: str, indent: str) -> tuple[str, int]:
+    """The line without (at most) the block's indentation, and how many characters that was."""
+    width = min(len(indent), _depth(line))
+    return line[width:], width
+
+
+def _doctest(index: int, first: int, last: int, indent: str, stripped: list[tuple[str, int]]) -> Block:
+    """Only the prompted lines are code; outputs are dropped, and a `...` line is a continuation only
+    after a prompted line (elsewhere it is an output's ellipsis)."""
+    rows, offsets, code = [], [], []
+    in_example = False
+    for j, (line, width) in enumerate(stripped):
+        prompt = PROMPT.match(line.lstrip(" \t"))
+        lead = _depth(line)
+        if prompt and (prompt[1] == ">>>" or in_example):
+            skip = lead + prompt.end()
+            rows.append(first + j + 1)
+            offsets.append(width + skip)
+            code.append(line[skip:])
+            in_example = True
+        else:
+            in_example = False
+    return Block(index, first, last, indent, rows, offsets, "\n".join(code), True)
+
+
+# --- writing back ---------------------------------------------------------------------------------
+def _newline_of(lines: list[str], i: int) -> str:
+    line = lines[i] if i < len(lines) else (lines[-1] if lines else "\n")
+    return "\r\n" if line.endswith("\r\n") else "\n"
+
+
+def _indented(code: str, indent: str, newline: str) -> list[str]:
+    return [(indent + line if line.strip() else "") + newline for line in code.split("\n")]
+
+
+def skipped_note(skipped: joined.Skipped, page: Page) -> tuple[int, int, str]:
+    """(page row, column, message) of a block left out because it does not parse."""
+    _, row, col = page.place(skipped.index, skipped.row, skipped.col)
+    return row, col, f"code block skipped: {skipped.message}"
