@@ -15,6 +15,9 @@ from .engine import Diagnostic, ParseError, Position
 MARKER = "# __eqx_rewrite_part_{}__"
 MARKER_LINE = re.compile(r"^# __eqx_rewrite_part_(\d+)__$", re.MULTILINE)
 
+# How rules' messages name another line of the module, which is to be named in the file's terms.
+LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
+
 T = TypeVar("T")
 # (snippet index, row in the snippet, column in the snippet) -> (cell or None, row, column) to report
 Place = Callable[[int, int, int], tuple["int | None", int, int]]
@@ -98,10 +101,21 @@ def relocate(d: Diagnostic, module: str, place: Place) -> Diagnostic:
         cell, row, col = place(index, row, p.col)
         return cell, Position(row, col)
 
+    def reference(match: re.Match) -> str:
+        index, row = locate(module, int(match[1]))
+        if index == 0:
+            return match[0]
+        cell, row, _ = place(index, row, 1)
+        return f"cell {cell}, line {row}" if cell is not None else f"line {row}"
+
+    def message(text: str | None) -> str | None:
+        return LINE_REFERENCE.sub(reference, text) if text is not None else None
+
     cell, start = where(d.location)
     _, end = where(d.end_location)
     edits = tuple(replace(e, location=where(e.location)[1], end_location=where(e.end_location)[1]) for e in d.edits)
-    return replace(d, location=start, end_location=end, edits=edits, cell=cell)
+    placed = replace(d, location=start, end_location=end, edits=edits, cell=cell)
+    return replace(placed, message=message(d.message), fix_message=message(d.fix_message))
 
 
 def without_fix(d: Diagnostic) -> Diagnostic:

@@ -17,6 +17,12 @@ RST_LANGUAGES = frozenset({"python", "py", "python3", "pycon"})
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\.[ \t]+(?P<name>code-block|code|sourcecode|testcode)::[ \t]*(?P<language>\S*)[ \t]*$")
 PROMPT = re.compile(r"^(>>>|\.\.\.)(?: |$)")
+# Headings that start a new section: Markdown's `#`/`##` (ATX) or underlined (setext) ones, any
+# reStructuredText title. A page's sections are separate examples (an FAQ's answers), its blocks
+# within one section build on each other.
+MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,2}(?:[ \t]|$)")
+SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+RST_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+<>:._])\1{2,}[ \t]*$")
 
 
 def is_page(path: Path) -> bool:
@@ -33,6 +39,7 @@ class Block:
     offsets: list[int]  # characters before each line's code on its page row (indentation, prompt)
     code: str
     doctest: bool  # `>>>` examples: reported on, never rewritten
+    section: int  # how many headings come before it
 
 
 @dataclass
@@ -44,6 +51,13 @@ class Page:
     @property
     def parts(self) -> dict[int, str]:
         return {b.index: b.code for b in self.blocks}
+
+    def sections(self) -> list[dict[int, str]]:
+        """The blocks' code, one mapping per section: each section is analysed as one module."""
+        groups: dict[int, dict[int, str]] = {}
+        for b in self.blocks:
+            groups.setdefault(b.section, {})[b.index] = b.code
+        return list(groups.values())
 
     @property
     def report_only(self) -> frozenset[int]:
@@ -82,16 +96,18 @@ def load(text: str, path: Path) -> Page:
     lines = re.findall(r"[^\n]*\n|[^\n]+$", text)
     bodies = [line.rstrip("\n").removesuffix("\r") for line in lines]
     find = _rst_blocks if path.suffix == ".rst" else _markdown_blocks
-    blocks = [_block(n, first, last, indent, bodies) for n, (first, last, indent) in enumerate(find(bodies), start=1)]
+    blocks = [_block(n, *found, bodies) for n, found in enumerate(find(bodies), start=1)]
     return Page(text, lines, blocks)
 
 
-# --- finding blocks: (first content line, one past the last, indentation to strip) -----------------
+# --- finding blocks: (first content line, one past the last, indentation to strip, section) ------
 def _markdown_blocks(bodies: list[str]):
-    i = 0
+    i = section = 0
     while i < len(bodies):
         opening = FENCE.match(bodies[i])
         if opening is None or (opening["fence"][0] == "`" and "`" in opening["info"]):
+            underlined = i > 0 and bodies[i - 1].strip() and SETEXT_UNDERLINE.match(bodies[i])
+            section += bool(MARKDOWN_HEADING.match(bodies[i]) or underlined)
             i += 1
             continue
         fence = opening["fence"]
@@ -100,14 +116,15 @@ def _markdown_blocks(bodies: list[str]):
         words = opening["info"].split()
         # A fence without a closing one runs to the end of the page, as CommonMark says.
         if words and words[0].lower() in MARKDOWN_LANGUAGES:
-            yield i + 1, end, opening["indent"]
+            yield i + 1, end, opening["indent"], section
         i = end + 1
 
 
 def _rst_blocks(bodies: list[str]):
-    i = 0
+    i = section = 0
     while i < len(bodies):
         directive = DIRECTIVE.match(bodies[i])
+        section += bool(i > 0 and bodies[i - 1].strip() and RST_ADORNMENT.match(bodies[i]))
         i += 1
         if directive is None:
             continue
@@ -124,7 +141,7 @@ def _rst_blocks(bodies: list[str]):
         filled = [j for j in content if bodies[j].strip()]
         if filled:
             indent = min((bodies[j][: _depth(bodies[j])] for j in filled), key=len)
-            yield filled[0], filled[-1] + 1, indent
+            yield filled[0], filled[-1] + 1, indent, section
         i = end
 
 
@@ -132,12 +149,13 @@ def _depth(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _block(index: int, first: int, last: int, indent: str, bodies: list[str]) -> Block:
+def _block(index: int, first: int, last: int, indent: str, section: int, bodies: list[str]) -> Block:
     stripped = [_dedent(bodies[j], indent) for j in range(first, last)]
     if next((line for line, _ in stripped if line.strip()), "").lstrip().startswith(">>>"):
-        return _doctest(index, first, last, indent, stripped)
+        return _doctest(index, first, last, indent, section, stripped)
     rows = list(range(first + 1, last + 1))
-    return Block(index, first, last, indent, rows, [width for _, width in stripped], "\n".join(line for line, _ in stripped), False)
+    code = "\n".join(line for line, _ in stripped)
+    return Block(index, first, last, indent, rows, [width for _, width in stripped], code, False, section)
 
 
 def _dedent(line: str, indent: str) -> tuple[str, int]:
@@ -146,7 +164,7 @@ def _dedent(line: str, indent: str) -> tuple[str, int]:
     return line[width:], width
 
 
-def _doctest(index: int, first: int, last: int, indent: str, stripped: list[tuple[str, int]]) -> Block:
+def _doctest(index: int, first: int, last: int, indent: str, section: int, stripped: list[tuple[str, int]]) -> Block:
     """Only the prompted lines are code; outputs are dropped, and a `...` line is a continuation only
     after a prompted line (elsewhere it is an output's ellipsis)."""
     rows, offsets, code = [], [], []
@@ -162,7 +180,7 @@ def _doctest(index: int, first: int, last: int, indent: str, stripped: list[tupl
             in_example = True
         else:
             in_example = False
-    return Block(index, first, last, indent, rows, offsets, "\n".join(code), True)
+    return Block(index, first, last, indent, rows, offsets, "\n".join(code), True, section)
 
 
 # --- writing back ---------------------------------------------------------------------------------

@@ -149,15 +149,16 @@ def _analyse_page(text: str, path: Path, job: Job) -> FileResult:
     """A block that does not parse is a note (pages hold pseudo-code and elided examples); doctest
     blocks are reported on but never rewritten."""
     page = pages.load(text, path)
-    outcome = _analyse_joined(page.parts, path, job, page.report_only)
-    fixed = page.with_sources(outcome.sources)
-    result = FileResult(path, [], text, fixes_applied=outcome.analysis.fixes_applied)
-    result.problems = [Problem(*pages.skipped_note(s, page), "note") for s in outcome.skipped]
+    outcomes = [_analyse_joined(parts, path, job, page.report_only) for parts in page.sections()]
+    fixed = page.with_sources({i: code for o in outcomes for i, code in o.sources.items()})
+    result = FileResult(path, [], text, fixes_applied=sum(o.analysis.fixes_applied for o in outcomes))
+    result.problems = [Problem(*pages.skipped_note(s, page), "note") for o in outcomes for s in o.skipped]
     result.fixed_source = fixed if job.fix else None
     fixed_page = pages.load(fixed, path) if fixed != text else page
-    result.diagnostics = [_reported(d, outcome.fixed_module, fixed_page) for d in outcome.analysis.diagnostics]
-    if outcome.analysis.found is not None:
-        result.found = [_reported(d, outcome.module, page) for d in outcome.analysis.found]
+    result.diagnostics = [_reported(d, o.fixed_module, fixed_page) for o in outcomes for d in o.analysis.diagnostics]
+    if any(o.analysis.found is not None for o in outcomes):
+        found = [(o.module, d) for o in outcomes for d in (o.analysis.diagnostics if o.analysis.found is None else o.analysis.found)]
+        result.found = [_reported(d, module, page) for module, d in found]
     return result
 
 
