@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -187,8 +188,9 @@ def _analyse_joined(parts: dict[int, str], path: Path, job: Job, report_only: fr
     if any(sources[i] != parts[i] for i in kept if i in report_only):
         sources.update({i: parts[i] for i in kept if i in report_only})
         fixed_module = joined.join(sources)
-        rest = analyse(fixed_module, settings)
-        analysis = replace(analysis, diagnostics=rest.diagnostics)
+        rest = analyse(fixed_module, settings).diagnostics
+        gone = Counter(d.code for d in analysis.found or ()) - Counter(d.code for d in rest)
+        analysis = replace(analysis, diagnostics=rest, fixes_applied=sum(gone.values()))
     return Joined(module, analysis, fixed_module, sources, skipped)
 
 
