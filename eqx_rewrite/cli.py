@@ -249,7 +249,7 @@ def _run_add_noqa(config: Config, paths, job: Job, jobs, cache, force_exclude) -
     errors = _print_errors(results)
     for result, d in outcome.refused:
         where = f"{result.path}:cell {d.cell}" if d.cell is not None else str(result.path)
-        click.echo(f"{where}:{d.location.row}:{d.location.col}: {d.code} no noqa comment can go on this line (it ends inside a string or a continuation)", err=True)
+        click.echo(f"{where}:{d.location.row}:{d.location.col}: {d.code} no noqa comment can go on this line (it ends inside a string or a continuation, or is a doctest's)", err=True)
     click.echo(f"Added {outcome.added} noqa comment{'s' * (outcome.added != 1)}.", err=True)
     if errors or unfound:
         return EXIT_ERROR

@@ -87,7 +87,10 @@ class Page:
             if block.doctest or new == block.code:
                 continue
             out += self.lines[last : block.first]
-            out += _indented(new, block.indent, _newline_of(self.lines, block.first))
+            lines = _indented(new, block.indent, _newline_of(self.lines, block.first))
+            if not self.lines[block.last - 1].endswith("\n"):  # an unclosed fence at the end of the page
+                lines[-1] = lines[-1].rstrip("\r\n")
+            out += lines
             last = block.last
         return "".join(out + self.lines[last:])
 

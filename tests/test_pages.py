@@ -188,3 +188,24 @@ def test_blocks_found():
     assert [(b.code, b.rows, b.offsets) for b in page.blocks] == [("print(1)", [3], [3]), ("x = 1\ny = 2", [11, 12], [2, 2])]
     md = "~~~~ python3\ncode()\n~~~\n~~~~~\nafter\n"
     assert [b.code for b in pages.load(md, Path("p.md")).blocks] == ["code()\n~~~"]
+
+
+def test_doctest_code_is_its_prompted_lines():
+    page = "```pycon\n>>> def f(x):\n...     return x\n>>> f(1)\n1\n...\n>>> f(2)\n```\n"
+    [block] = pages.load(page, Path("p.md")).blocks
+    assert block.doctest and block.code == "def f(x):\n    return x\nf(1)\nf(2)"
+    assert (block.rows, block.offsets) == ([2, 3, 4, 7], [4, 4, 4, 4])
+
+
+def test_unclosed_fence_at_the_end_of_the_page_keeps_its_last_line():
+    page = f"```python\nimport jax\ny = {OLD}"
+    assert check(page, fix=True).fixed_source == f"```python\nimport jax\ny = {NEW}"
+
+
+def test_add_noqa_comments_a_block_but_not_a_doctest(tmp_path, run_cli):
+    page = f".. code-block:: python\n\n   import jax\n   y = {OLD}\n\n.. code-block:: pycon\n\n   >>> import jax\n   >>> {OLD}\n"
+    path = tmp_path / "page.rst"
+    path.write_text(page)
+    r = run_cli("--add-noqa", "page.rst")
+    assert r.returncode == 1 and "page.rst:9:8: EQX101 no noqa comment can go on this line" in r.stderr
+    assert path.read_text() == page.replace(f"   y = {OLD}\n", f"   y = {OLD}  # noqa: EQX101\n")
