@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping, TypeVar
 
-from .engine import Diagnostic, ParseError, Position
+from .engine import Diagnostic, LocatedEdit, ParseError, Position
 
 MARKER = "# __eqx_rewrite_part_{}__"
 MARKER_LINE = re.compile(r"^# __eqx_rewrite_part_(\d+)__$", re.MULTILINE)
@@ -21,6 +21,7 @@ LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 T = TypeVar("T")
 # (snippet index, row in the snippet, column in the snippet) -> (cell or None, row, column) to report
 Place = Callable[[int, int, int], tuple["int | None", int, int]]
+Reindent = Callable[[int, LocatedEdit, LocatedEdit], LocatedEdit]
 
 
 class JoinError(Exception):
@@ -93,8 +94,15 @@ def analyse_parts(parts: Mapping[int, str], analyse: Callable[[str], T]) -> tupl
             del kept[index]
 
 
-def relocate(d: Diagnostic, module: str, place: Place) -> Diagnostic:
-    """A diagnostic of the joined module, with its edits, in the coordinates `place` gives."""
+def relocate(d: Diagnostic, module: str, place: Place, reindent: Reindent | None = None) -> Diagnostic:
+    """A diagnostic of the joined module, with its edits, in the coordinates `place` gives;
+    `reindent`: (snippet, edit, edit placed) -> the edit as it applies to the file, for snippets
+    that sit indented there."""
+
+    def edit(e: LocatedEdit) -> LocatedEdit:
+        placed = replace(e, location=where(e.location)[1], end_location=where(e.end_location)[1])
+        index = locate(module, e.location.row)[0]
+        return reindent(index, e, placed) if reindent is not None and index else placed
 
     def where(p: Position) -> tuple[int | None, Position]:
         index, row = locate(module, p.row)
@@ -113,7 +121,7 @@ def relocate(d: Diagnostic, module: str, place: Place) -> Diagnostic:
 
     cell, start = where(d.location)
     _, end = where(d.end_location)
-    edits = tuple(replace(e, location=where(e.location)[1], end_location=where(e.end_location)[1]) for e in d.edits)
+    edits = tuple(edit(e) for e in d.edits)
     placed = replace(d, location=start, end_location=end, edits=edits, cell=cell)
     return replace(placed, message=message(d.message), fix_message=message(d.fix_message))
 

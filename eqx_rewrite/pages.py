@@ -5,10 +5,11 @@ changed blocks only, re-indented, everything else byte for byte."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import joined
+from .engine import LocatedEdit, Position
 from .files import DOC_SUFFIXES
 
 MARKDOWN_LANGUAGES = frozenset({"python", "py", "python3", "pycon", "ipython", "ipython3"})
@@ -72,6 +73,22 @@ class Page:
             return None, block.rows[0], col + block.offsets[0]
         return None, block.rows[-1] + row - len(block.rows), col + block.offsets[-1]
 
+    def reindent(self, index: int, edit: LocatedEdit, placed: LocatedEdit) -> LocatedEdit:
+        """An edit of a block's code (`edit`, placed in the page as `placed`) as it applies to the
+        page: its new lines indented as the block is, with the page's line endings, blank lines
+        left blank as --fix writes them (JSON and SARIF edits are the page's)."""
+        block = self.blocks[index - 1]
+        head, *rest = edit.content.split("\n")
+        if edit.location.col == 1 and head:  # where the line's own indentation is shorter (blank)
+            head = block.indent[placed.location.col - edit.location.col :] + head
+        lines = [head] + [block.indent + line if line else "" for line in rest]
+        end = placed.end_location
+        if rest and not rest[-1] and edit.end_location.col == 1:
+            end = Position(end.row, 1)  # whole lines replaced: the next one keeps its own indentation
+        elif rest:
+            lines[-1] = block.indent + rest[-1]  # the rest of a line of the block follows
+        return replace(placed, content=_newline_of(self.lines, block.first).join(lines), end_location=end)
+
     def block_at(self, page_row: int) -> tuple[int, int] | None:
         """(block index, row in the block) of a page row inside a block's code."""
         for block in self.blocks:
@@ -101,6 +118,12 @@ def load(text: str, path: Path) -> Page:
     find = _rst_blocks if path.suffix == ".rst" else _markdown_blocks
     blocks = [_block(n, *found, bodies) for n, found in enumerate(find(bodies), start=1)]
     return Page(text, lines, blocks)
+
+
+def skipped_note(skipped: joined.Skipped, page: Page) -> tuple[int, int, str]:
+    """(page row, column, message) of a block left out because it does not parse."""
+    _, row, col = page.place(skipped.index, skipped.row, skipped.col)
+    return row, col, f"code block skipped: {skipped.message}"
 
 
 # --- finding blocks: (first content line, one past the last, indentation to strip, section) ------
@@ -194,9 +217,3 @@ def _newline_of(lines: list[str], i: int) -> str:
 
 def _indented(code: str, indent: str, newline: str) -> list[str]:
     return [(indent + line if line.strip() else "") + newline for line in code.split("\n")]
-
-
-def skipped_note(skipped: joined.Skipped, page: Page) -> tuple[int, int, str]:
-    """(page row, column, message) of a block left out because it does not parse."""
-    _, row, col = page.place(skipped.index, skipped.row, skipped.col)
-    return row, col, f"code block skipped: {skipped.message}"

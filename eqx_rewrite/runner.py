@@ -164,7 +164,7 @@ def _analyse_page(text: str, path: Path, job: Job) -> FileResult:
 
 
 def _reported(d: Diagnostic, module: str, page: pages.Page) -> Diagnostic:
-    placed = joined.relocate(d, module, page.place)
+    placed = joined.relocate(d, module, page.place, page.reindent)
     return joined.without_fix(placed) if joined.locate(module, d.location.row)[0] in page.report_only else placed
 
 

@@ -4,6 +4,8 @@ positions in the page's terms, fixes written into the changed blocks only."""
 import json
 from pathlib import Path
 
+import pytest
+
 from eqx_rewrite import pages
 from eqx_rewrite.engine import Settings
 from eqx_rewrite.runner import Job, analyse_text
@@ -209,3 +211,40 @@ def test_add_noqa_comments_a_block_but_not_a_doctest(tmp_path, run_cli):
     r = run_cli("--add-noqa", "page.rst")
     assert r.returncode == 1 and "page.rst:9:8: EQX101 no noqa comment can go on this line" in r.stderr
     assert path.read_text() == page.replace(f"   y = {OLD}\n", f"   y = {OLD}  # noqa: EQX101\n")
+
+
+STEP_LOOP = """import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+
+@eqx.filter_jit
+def make_step(model, x):
+    return jax.tree.map(lambda p: p - 0.1 * jnp.mean(x), model)
+
+
+model = eqx.nn.MLP(2, 2, 4, 2, key=jax.random.PRNGKey(0))
+for _ in range(10):
+    model = make_step(model, jnp.ones(2))
+"""
+
+
+def _apply(text: str, edits) -> str:
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    offsets = [(starts[e["location"]["row"] - 1] + e["location"]["column"] - 1,
+                starts[e["end_location"]["row"] - 1] + e["end_location"]["column"] - 1, e["content"]) for e in edits]
+    for start, end, content in sorted(offsets, reverse=True):
+        text = text[:start] + content + text[end:]
+    return text
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_json_edits_apply_to_the_page_as_fix_writes_it(tmp_path, run_cli, newline):
+    """A multi-line fix in an indented directive: its edits, applied to the page, give what --fix wrote."""
+    block = "".join(("      " + line if line else "") + "\n" for line in STEP_LOOP.splitlines())
+    page = f"Training\n========\n\n.. note::\n\n   .. code-block:: python\n\n{block}\nDone.\n".replace("\n", newline)
+    (tmp_path / "page.rst").write_bytes(page.encode())
+    [finding] = json.loads(run_cli("--output-format", "json", "page.rst").stdout)
+    assert finding["code"] == "EQX002" and len(finding["fix"]["edits"]) > 0
+    run_cli("--fix", "page.rst")
+    assert _apply(page, finding["fix"]["edits"]) == (tmp_path / "page.rst").read_bytes().decode() != page
