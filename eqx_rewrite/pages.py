@@ -4,6 +4,7 @@ changed blocks only, re-indented, everything else byte for byte."""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,6 +74,12 @@ class Page:
             return None, block.rows[0], col + block.offsets[0]
         return None, block.rows[-1] + row - len(block.rows), col + block.offsets[-1]
 
+    def imports_elsewhere(self, section: dict[int, str]) -> str:
+        """The one-line imports of the page's other sections: pages import once (`import equinox
+        as eqx` at the top) and later sections' examples rely on it."""
+        lines = dict.fromkeys(line for b in self.blocks if b.index not in section for line in b.code.split("\n") if _is_import(line))
+        return "\n".join(lines)
+
     def reindent(self, index: int, edit: LocatedEdit, placed: LocatedEdit) -> LocatedEdit:
         """An edit of a block's code (`edit`, placed in the page as `placed`) as it applies to the
         page: its new lines indented as the block is, with the page's line endings, blank lines
@@ -124,6 +131,18 @@ def skipped_note(skipped: joined.Skipped, page: Page) -> tuple[int, int, str]:
     """(page row, column, message) of a block left out because it does not parse."""
     _, row, col = page.place(skipped.index, skipped.row, skipped.col)
     return row, col, f"code block skipped: {skipped.message}"
+
+
+IMPORT_LINE = re.compile(r"^(?:import|from)[ \t]+[\w.]+[^()\\;]*$")
+
+
+def _is_import(line: str) -> bool:
+    if not IMPORT_LINE.match(line):
+        return False
+    try:
+        return isinstance(ast.parse(line).body[0], (ast.Import, ast.ImportFrom))
+    except SyntaxError:
+        return False
 
 
 # --- finding blocks: (first content line, one past the last, indentation to strip, section) ------

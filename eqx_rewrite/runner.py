@@ -150,22 +150,34 @@ def _analyse_page(text: str, path: Path, job: Job) -> FileResult:
     """A block that does not parse is a note (pages hold pseudo-code and elided examples); doctest
     blocks are reported on but never rewritten."""
     page = pages.load(text, path)
-    outcomes = [_analyse_joined(parts, path, job, page.report_only) for parts in page.sections()]
+    # The page's imports from other sections go last, as a snippet that is never reported on
+    # nor rewritten (index 0 is no block's), so the section's rows stay where they are.
+    outcomes = [
+        _analyse_joined({**parts, 0: page.imports_elsewhere(parts)}, path, job, page.report_only | {0}) for parts in page.sections()
+    ]
     fixed = page.with_sources({i: code for o in outcomes for i, code in o.sources.items()})
     result = FileResult(path, [], text, fixes_applied=sum(o.analysis.fixes_applied for o in outcomes))
     result.problems = [Problem(*pages.skipped_note(s, page), "note") for o in outcomes for s in o.skipped]
     result.fixed_source = fixed if job.fix else None
     fixed_page = pages.load(fixed, path) if fixed != text else page
-    result.diagnostics = [_reported(d, o.fixed_module, fixed_page) for o in outcomes for d in o.analysis.diagnostics]
+    result.diagnostics = _reported(outcomes, fixed_page, lambda o: (o.fixed_module, o.analysis.diagnostics))
     if any(o.analysis.found is not None for o in outcomes):
-        found = [(o.module, d) for o in outcomes for d in (o.analysis.diagnostics if o.analysis.found is None else o.analysis.found)]
-        result.found = [_reported(d, module, page) for module, d in found]
+        result.found = _reported(outcomes, page, lambda o: (o.module, o.analysis.diagnostics if o.analysis.found is None else o.analysis.found))
     return result
 
 
-def _reported(d: Diagnostic, module: str, page: pages.Page) -> Diagnostic:
-    placed = joined.relocate(d, module, page.place, page.reindent)
-    return joined.without_fix(placed) if joined.locate(module, d.location.row)[0] in page.report_only else placed
+def _reported(outcomes: list[Joined], page: pages.Page, findings: Callable) -> list[Diagnostic]:
+    """`findings`: an outcome's module and its diagnostics in it, placed in the page; those in the
+    imports of other sections are theirs, and those in doctests have no fix."""
+    reported = []
+    for outcome in outcomes:
+        module, diagnostics = findings(outcome)
+        for d in diagnostics:
+            index = joined.locate(module, d.location.row)[0]
+            if index:
+                placed = joined.relocate(d, module, page.place, page.reindent)
+                reported.append(joined.without_fix(placed) if index in page.report_only else placed)
+    return reported
 
 
 @dataclass

@@ -248,3 +248,10 @@ def test_json_edits_apply_to_the_page_as_fix_writes_it(tmp_path, run_cli, newlin
     assert finding["code"] == "EQX002" and len(finding["fix"]["edits"]) > 0
     run_cli("--fix", "page.rst")
     assert _apply(page, finding["fix"]["edits"]) == (tmp_path / "page.rst").read_bytes().decode() != page
+
+
+def test_a_sections_examples_rely_on_the_pages_imports():
+    page = f"# Setup\n\n```python\nimport jax\n```\n\n## Use\n\n```python\ny = {OLD}\n```\n"
+    result = check(page, fix=True)
+    assert [(d.code, d.location.row) for d in result.found] == [("EQX101", 10)]
+    assert result.fixed_source == page.replace(OLD, NEW) and result.diagnostics == []
