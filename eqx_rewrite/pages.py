@@ -1,6 +1,6 @@
-"""Python code blocks of documentation pages (Markdown and reStructuredText): found, analysed
-together as one module, positions mapped to the page's own lines, and fixes written back into the
-changed blocks only, re-indented, everything else byte for byte."""
+"""Python code blocks of documentation pages (Markdown and reStructuredText): found, a section's
+blocks analysed together as one module, positions mapped to the page's own lines, and fixes written
+back into the changed blocks only, re-indented, everything else byte for byte."""
 
 from __future__ import annotations
 
@@ -46,7 +46,6 @@ class Block:
 
 @dataclass
 class Page:
-    text: str
     lines: list[str]  # the page's lines, each with its line ending
     blocks: list[Block]
 
@@ -68,10 +67,8 @@ class Page:
     def place(self, index: int, row: int, col: int) -> tuple[None, int, int]:
         """A block's (row, col) as the page's; a row past the block's end is past its last line."""
         block = self.blocks[index - 1]
-        if 1 <= row <= len(block.rows):
+        if row <= len(block.rows):
             return None, block.rows[row - 1], col + block.offsets[row - 1]
-        if row < 1:
-            return None, block.rows[0], col + block.offsets[0]
         return None, block.rows[-1] + row - len(block.rows), col + block.offsets[-1]
 
     def imports_elsewhere(self, section: dict[int, str]) -> str:
@@ -124,7 +121,7 @@ def load(text: str, path: Path) -> Page:
     bodies = [line.rstrip("\n").removesuffix("\r") for line in lines]
     find = _rst_blocks if path.suffix == ".rst" else _markdown_blocks
     blocks = [_block(n, *found, bodies) for n, found in enumerate(find(bodies), start=1)]
-    return Page(text, lines, blocks)
+    return Page(lines, blocks)
 
 
 def skipped_note(skipped: joined.Skipped, page: Page) -> tuple[int, int, str]:
@@ -160,7 +157,7 @@ def _markdown_blocks(bodies: list[str]):
         end = next((j for j in range(i + 1, len(bodies)) if closing.match(bodies[j])), len(bodies))
         words = opening["info"].split()
         # A fence without a closing one runs to the end of the page, as CommonMark says.
-        if words and words[0].lower() in MARKDOWN_LANGUAGES:
+        if words and words[0].lower() in MARKDOWN_LANGUAGES and end > i + 1:
             yield i + 1, end, opening["indent"], section
         i = end + 1
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -160,13 +160,15 @@ def _analyse_page(text: str, path: Path, job: Job) -> FileResult:
     result.problems = [Problem(*pages.skipped_note(s, page), "note") for o in outcomes for s in o.skipped]
     result.fixed_source = fixed if job.fix else None
     fixed_page = pages.load(fixed, path) if fixed != text else page
+    if len(fixed_page.blocks) != len(page.blocks):
+        raise joined.JoinError("a fix changed where the page's code blocks begin or end (a fence in a string?); the page was left as it was")
     result.diagnostics = _reported(outcomes, fixed_page, lambda o: (o.fixed_module, o.analysis.diagnostics))
     if any(o.analysis.found is not None for o in outcomes):
         result.found = _reported(outcomes, page, lambda o: (o.module, o.analysis.diagnostics if o.analysis.found is None else o.analysis.found))
     return result
 
 
-def _reported(outcomes: list[Joined], page: pages.Page, findings: Callable) -> list[Diagnostic]:
+def _reported(outcomes: list[JoinedOutcome], page: pages.Page, findings: Callable) -> list[Diagnostic]:
     """`findings`: an outcome's module and its diagnostics in it, placed in the page; those in the
     imports of other sections are theirs, and those in doctests have no fix."""
     reported = []
@@ -181,7 +183,7 @@ def _reported(outcomes: list[Joined], page: pages.Page, findings: Callable) -> l
 
 
 @dataclass
-class Joined:
+class JoinedOutcome:
     module: str  # the module analysed, the snippets that parse joined
     analysis: Analysis
     fixed_module: str  # the module the diagnostics are in
@@ -189,7 +191,7 @@ class Joined:
     skipped: list[joined.Skipped]
 
 
-def _analyse_joined(parts: dict[int, str], path: Path, job: Job, report_only: frozenset[int] = frozenset()) -> Joined:
+def _analyse_joined(parts: dict[int, str], path: Path, job: Job, report_only: frozenset[int] = frozenset()) -> JoinedOutcome:
     """The snippets analysed as one module, those that do not parse left out; fixes in
     `report_only` snippets are undone, and the findings then taken from the module as written."""
     settings = job.settings_for(path)
@@ -203,7 +205,7 @@ def _analyse_joined(parts: dict[int, str], path: Path, job: Job, report_only: fr
         rest = analyse(fixed_module, settings).diagnostics
         gone = Counter(d.code for d in analysis.found or ()) - Counter(d.code for d in rest)
         analysis = replace(analysis, diagnostics=rest, fixes_applied=sum(gone.values()))
-    return Joined(module, analysis, fixed_module, sources, skipped)
+    return JoinedOutcome(module, analysis, fixed_module, sources, skipped)
 
 
 def analyse_path(path: Path, job: Job) -> FileResult:
