@@ -94,6 +94,12 @@ def analyse_parts(parts: Mapping[int, str], analyse: Callable[[str], T]) -> tupl
             del kept[index]
 
 
+def in_snippets(indices: frozenset[int], module: str, offset: int) -> bool:
+    """Whether an offset of a joined module lies in one of the snippets `indices` (0: before the
+    first marker); with `functools.partial`, the engine's `Settings.frozen`."""
+    return locate(module, module.count("\n", 0, offset) + 1)[0] in indices
+
+
 def relocate(d: Diagnostic, module: str, place: Place, reindent: Reindent | None = None) -> Diagnostic:
     """A diagnostic of the joined module, with its edits, in the coordinates `place` gives;
     `reindent`: (snippet, edit, edit placed) -> the edit as it applies to the file, for snippets

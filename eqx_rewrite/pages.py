@@ -5,6 +5,7 @@ back into the changed blocks only, re-indented, everything else byte for byte.""
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -108,12 +109,27 @@ class Page:
             if block.doctest or new == block.code:
                 continue
             out += self.lines[last : block.first]
-            lines = _indented(new, block.indent, _newline_of(self.lines, block.first))
+            lines = self._rewritten(block, new)
             if not self.lines[block.last - 1].endswith("\n"):  # an unclosed fence at the end of the page
                 lines[-1] = lines[-1].rstrip("\r\n")
             out += lines
             last = block.last
         return "".join(out + self.lines[last:])
+
+
+    def _rewritten(self, block: Block, new: str) -> list[str]:
+        """The block's page lines for its new code: lines the fix kept stay as they were (a blank
+        line's trailing spaces included), new ones are indented as the block is."""
+        original = self.lines[block.first : block.last]
+        newline = _newline_of(self.lines, block.first)
+        old_code, new_code = block.code.split("\n"), new.split("\n")
+        lines: list[str] = []
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_code, new_code, autojunk=False).get_opcodes():
+            if tag == "equal":
+                lines += original[i1:i2]
+            else:
+                lines += [(block.indent + line if line.strip() else "") + newline for line in new_code[j1:j2]]
+        return lines
 
 
 def load(text: str, path: Path) -> Page:
@@ -229,7 +245,3 @@ def _doctest(index: int, first: int, last: int, indent: str, section: int, strip
 def _newline_of(lines: list[str], i: int) -> str:
     line = lines[i] if i < len(lines) else (lines[-1] if lines else "\n")
     return "\r\n" if line.endswith("\r\n") else "\n"
-
-
-def _indented(code: str, indent: str, newline: str) -> list[str]:
-    return [(indent + line if line.strip() else "") + newline for line in code.split("\n")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -152,9 +152,8 @@ def _analyse_page(text: str, path: Path, job: Job) -> FileResult:
     page = pages.load(text, path)
     # The page's imports from other sections go last, as a snippet that is never reported on
     # nor rewritten (index 0 is no block's), so the section's rows stay where they are.
-    outcomes = [
-        _analyse_joined({**parts, 0: page.imports_elsewhere(parts)}, path, job, page.report_only | {0}) for parts in page.sections()
-    ]
+    frozen = page.report_only | {0}
+    outcomes = [_analyse_joined({**parts, 0: page.imports_elsewhere(parts)}, path, job, frozen) for parts in page.sections()]
     fixed = page.with_sources({i: code for o in outcomes for i, code in o.sources.items()})
     result = FileResult(path, [], text, fixes_applied=sum(o.analysis.fixes_applied for o in outcomes))
     result.problems = [Problem(*pages.skipped_note(s, page), "note") for o in outcomes for s in o.skipped]
@@ -162,23 +161,29 @@ def _analyse_page(text: str, path: Path, job: Job) -> FileResult:
     fixed_page = pages.load(fixed, path) if fixed != text else page
     if len(fixed_page.blocks) != len(page.blocks):
         raise joined.JoinError("a fix changed where the page's code blocks begin or end (a fence in a string?); the page was left as it was")
-    result.diagnostics = _reported(outcomes, fixed_page, lambda o: (o.fixed_module, o.analysis.diagnostics))
+    result.diagnostics = _reported(outcomes, fixed_page, frozen, original=False)
     if any(o.analysis.found is not None for o in outcomes):
-        result.found = _reported(outcomes, page, lambda o: (o.module, o.analysis.diagnostics if o.analysis.found is None else o.analysis.found))
+        result.found = _reported(outcomes, page, frozen, original=True)
     return result
 
 
-def _reported(outcomes: list[JoinedOutcome], page: pages.Page, findings: Callable) -> list[Diagnostic]:
-    """`findings`: an outcome's module and its diagnostics in it, placed in the page; those in the
-    imports of other sections are theirs, and those in doctests have no fix."""
+def _reported(outcomes: list[JoinedOutcome], page: pages.Page, frozen: frozenset[int], original: bool) -> list[Diagnostic]:
+    """The findings in the page as it was (`original`) or as fixed. Those in the imports of other
+    sections are theirs; those whose fix would edit a frozen snippet (a doctest, those imports)
+    have no fix, as --fix leaves them."""
     reported = []
     for outcome in outcomes:
-        module, diagnostics = findings(outcome)
+        analysis = outcome.analysis
+        if original:
+            module, diagnostics = outcome.module, analysis.diagnostics if analysis.found is None else analysis.found
+        else:
+            module, diagnostics = outcome.fixed_module, analysis.diagnostics
         for d in diagnostics:
-            index = joined.locate(module, d.location.row)[0]
-            if index:
-                placed = joined.relocate(d, module, page.place, page.reindent)
-                reported.append(joined.without_fix(placed) if index in page.report_only else placed)
+            if joined.locate(module, d.location.row)[0] == 0:
+                continue
+            placed = joined.relocate(d, module, page.place, page.reindent)
+            touches = any(joined.locate(module, e.location.row)[0] in frozen for e in d.edits)
+            reported.append(joined.without_fix(placed) if touches else placed)
     return reported
 
 
@@ -191,21 +196,16 @@ class JoinedOutcome:
     skipped: list[joined.Skipped]
 
 
-def _analyse_joined(parts: dict[int, str], path: Path, job: Job, report_only: frozenset[int] = frozenset()) -> JoinedOutcome:
-    """The snippets analysed as one module, those that do not parse left out; fixes in
-    `report_only` snippets are undone, and the findings then taken from the module as written."""
+def _analyse_joined(parts: dict[int, str], path: Path, job: Job, frozen: frozenset[int] = frozenset()) -> JoinedOutcome:
+    """The snippets analysed as one module, those that do not parse left out; no fix edits the
+    snippets in `frozen`."""
     settings = job.settings_for(path)
+    if frozen:
+        settings = replace(settings, frozen=partial(joined.in_snippets, frozen))
     module, analysis, skipped = joined.analyse_parts(parts, lambda m: analyse(m, settings, fix=job.fix))
     kept = [i for i in parts if i not in {s.index for s in skipped}]
     fixed_module = analysis.fixed_source if job.fix else module
-    sources = joined.split(fixed_module, kept)
-    if any(sources[i] != parts[i] for i in kept if i in report_only):
-        sources.update({i: parts[i] for i in kept if i in report_only})
-        fixed_module = joined.join(sources)
-        rest = analyse(fixed_module, settings).diagnostics
-        gone = Counter(d.code for d in analysis.found or ()) - Counter(d.code for d in rest)
-        analysis = replace(analysis, diagnostics=rest, fixes_applied=sum(gone.values()))
-    return JoinedOutcome(module, analysis, fixed_module, sources, skipped)
+    return JoinedOutcome(module, analysis, fixed_module, joined.split(fixed_module, kept), skipped)
 
 
 def analyse_path(path: Path, job: Job) -> FileResult:

@@ -255,3 +255,13 @@ def test_a_sections_examples_rely_on_the_pages_imports():
     result = check(page, fix=True)
     assert [(d.code, d.location.row) for d in result.found] == [("EQX101", 10)]
     assert result.fixed_source == page.replace(OLD, NEW) and result.diagnostics == []
+
+
+def test_a_fix_that_would_edit_another_sections_imports_is_not_offered():
+    """The loop's fix needs `import jax`, which would go beside the imports borrowed from the setup
+    section: that fix is not made, and the finding says so by carrying none."""
+    body = "\n".join(line for line in STEP_LOOP.splitlines() if not line.startswith("import"))
+    page = f"# Setup\n\n```python\nimport equinox as eqx\nimport jax.numpy as jnp\n```\n\n## Loop\n\n```python\n{body}\n```\n"
+    result = check(page, fix=True)
+    assert [(d.code, d.fix_safety) for d in result.diagnostics] == [("EQX002", None)]
+    assert result.fixed_source == page and result.fixes_applied == 0
