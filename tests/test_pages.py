@@ -265,3 +265,22 @@ def test_a_fix_that_would_edit_another_sections_imports_is_not_offered():
     result = check(page, fix=True)
     assert [(d.code, d.fix_safety) for d in result.diagnostics] == [("EQX002", None)]
     assert result.fixed_source == page and result.fixes_applied == 0
+
+
+def test_a_loop_already_on_flattened_leaves_is_not_reported_without_an_import_of_jax():
+    """The Tricks page's second loop: its `jax.tree_util.tree_flatten` is the page's, never imported."""
+    page = """```python
+import equinox as eqx
+
+@eqx.filter_jit
+def make_step(flat_model, x):
+    model = jax.tree_util.tree_unflatten(treedef_model, flat_model)
+    return jax.tree_util.tree_leaves(model)
+
+model = ...
+flat_model, treedef_model = jax.tree_util.tree_flatten(model)
+for x in dataloader(...):
+    flat_model = make_step(flat_model, x)
+```
+"""
+    assert check(page).diagnostics == []
