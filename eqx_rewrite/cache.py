@@ -135,11 +135,14 @@ class Cache:
             marker.write_text("# Created by eqx-rewrite.\n*\n")
 
 
-def encode(diagnostics: list[Diagnostic], error, cells: dict[int, str] | None) -> dict:
+def encode(diagnostics: list[Diagnostic], error, cells: dict[int, str] | None, problems=()) -> dict:
+    """`problems`: the parts of the file left out (a cell or block that does not parse), which a
+    cached run must print as the first run did."""
     return {
         "diagnostics": [asdict(d) for d in diagnostics],
         "error": asdict(error) if error is not None else None,
         "cells": {str(k): v for k, v in cells.items()} if cells is not None else None,
+        "problems": [asdict(p) for p in problems],
     }
 
 

@@ -71,6 +71,7 @@ MODES = ("check", "diff", "fix", "add-noqa")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary or progress.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the findings cache.")
 @click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip files that .gitignore, .ignore or .git/info/exclude ignore (the default; config: respect-gitignore).")
+@click.option("--doc-blocks/--no-doc-blocks", default=None, help="Also check the Python code blocks of .md and .rst pages found in folders (config: doc-blocks); a page named on the command line always is.")
 @click.option("--force-exclude", is_flag=True, help="Apply exclude and extend-exclude to files named on the command line too (for pre-commit).")
 @click.option("--verify", is_flag=True, help="With --fix or --diff: run entries before and after the fixes; keep only fixes whose results match.")
 @click.option("--verify-entry", "verify_entries", multiple=True, metavar="FILE:FUNC", help="A zero-argument function returning a pytree (repeatable).")
@@ -83,7 +84,7 @@ MODES = ("check", "diff", "fix", "add-noqa")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.version_option(__version__, "--version", prog_name="eqx-rewrite")
 def cli(paths, check, diff, fix, add_noqa, unsafe_fixes, select, extend_select, ignore, output_format, output_file, show_fixes, statistics,
-        color, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, respect_gitignore, force_exclude,
+        color, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, respect_gitignore, doc_blocks, force_exclude,
         verify, verify_entries, verify_cmd, verify_timeout, device, rtol, atol, list_rules, explain):
     """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
 
@@ -108,6 +109,8 @@ def cli(paths, check, diff, fix, add_noqa, unsafe_fixes, select, extend_select, 
         raise Failure(str(exc)) from None
     if respect_gitignore is not None:
         config.respect_gitignore = respect_gitignore
+    if doc_blocks is not None:
+        config.doc_blocks = doc_blocks
     output = Output(output_format, exit_zero, quiet, show_fixes, statistics, output_file, color, settings.unsafe_fixes)
     job = Job(settings, mode in ("diff", "fix"), config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
     verify_options = dict(entries=verify_entries, cmd=verify_cmd, timeout=verify_timeout, device=device, rtol=rtol, atol=atol)
@@ -208,13 +211,14 @@ def _project_files(config: Config) -> list[Path]:
     there is no project to speak of, and only the named files are indexed."""
     if config.path is None:
         return []
-    return discover([config.root], config.exclude + config.extend_exclude, config.root, respect_gitignore=config.respect_gitignore).files
+    patterns = config.exclude + config.extend_exclude
+    return discover([config.root], patterns, config.root, respect_gitignore=config.respect_gitignore, doc_blocks=config.doc_blocks).files
 
 
 def _analyse_paths(config: Config, paths, job: Job, quiet, jobs, cache, force_exclude) -> tuple[list[FileResult], int]:
     """The results, and how many paths could not be searched (already reported)."""
     roots = list(paths) or [config.root / p for p in config.src]
-    found = discover(roots, config.exclude + config.extend_exclude, config.root, force_exclude, config.respect_gitignore)
+    found = discover(roots, config.exclude + config.extend_exclude, config.root, force_exclude, config.respect_gitignore, config.doc_blocks)
     for path, message in found.problems:
         click.echo(f"{path}: error: {message}", err=True)
     files = found.files
@@ -245,7 +249,7 @@ def _run_add_noqa(config: Config, paths, job: Job, jobs, cache, force_exclude) -
     errors = _print_errors(results)
     for result, d in outcome.refused:
         where = f"{result.path}:cell {d.cell}" if d.cell is not None else str(result.path)
-        click.echo(f"{where}:{d.location.row}:{d.location.col}: {d.code} no noqa comment can go on this line (it ends inside a string or a continuation)", err=True)
+        click.echo(f"{where}:{d.location.row}:{d.location.col}: {d.code} no noqa comment can go on this line (it ends inside a string or a continuation, or is a doctest's)", err=True)
     click.echo(f"Added {outcome.added} noqa comment{'s' * (outcome.added != 1)}.", err=True)
     if errors or unfound:
         return EXIT_ERROR
@@ -332,11 +336,16 @@ def _report(results: list[FileResult], mode, output: Output, stream_is_stdout=Tr
 
 
 def _print_errors(results: list[FileResult]) -> list[FileResult]:
-    errors = [r for r in results if r.error is not None]
-    for r in errors:
-        where = f"{r.path}:cell {r.error.cell}" if r.error.cell else str(r.path)
-        _print_error(where, r.error.row, r.error.col, r.error.message)
-    return errors
+    """Print each file's error and the parts of files left out; the files that failed, in whole
+    or in part (a notebook cell that does not parse), which make the run exit 2."""
+    for r in results:
+        for p in r.problems:
+            where = f"{r.path}:cell {p.cell}" if p.cell else str(r.path)
+            click.echo(f"{where}:{p.row}:{p.col}: {p.severity}: {p.message}", err=True)
+        if r.error is not None:
+            where = f"{r.path}:cell {r.error.cell}" if r.error.cell else str(r.path)
+            _print_error(where, r.error.row, r.error.col, r.error.message)
+    return [r for r in results if r.error is not None or any(p.severity == "error" for p in r.problems)]
 
 
 def _fix_list(results: list[FileResult], mode: str, unsafe_fixes: bool) -> str:

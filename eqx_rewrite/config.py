@@ -35,6 +35,7 @@ class Config:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
+    doc_blocks: bool = False  # also find .md and .rst pages, for their Python code blocks
     line_length: int = DEFAULT_LINE_LENGTH
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     verify: dict[str, Any] = field(default_factory=dict)  # [tool.eqx-rewrite.verify], validated
@@ -63,6 +64,7 @@ KEYS = {
     ),
     "unsafe-fixes": ("unsafe_fixes", lambda v: isinstance(v, bool), "true or false"),
     "respect-gitignore": ("respect_gitignore", lambda v: isinstance(v, bool), "true or false"),
+    "doc-blocks": ("doc_blocks", lambda v: isinstance(v, bool), "true or false"),
     "line-length": ("line_length", lambda v: isinstance(v, int) and not isinstance(v, bool) and 20 <= v <= 320, "an integer from 20 to 320"),
 }
 

@@ -6,7 +6,7 @@ import ast
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
@@ -41,6 +41,9 @@ class Settings:
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     project_module_classes: frozenset[str] = frozenset()
     project_jitted: frozenset[tuple[str, str]] = frozenset()  # (module, function) compiled in the run
+    # (source, offset) -> whether fixes must leave that offset alone: a page's doctest blocks, which
+    # are reported on but never rewritten, among the snippets joined into one module.
+    frozen: Callable[[str, int], bool] | None = None
 
     def rules(self) -> list[Rule]:
         return [cls() for cls in all_rules() if self.selection.enabled(cls.code)]
@@ -424,7 +427,7 @@ def _fix_to_fixpoint(source: str, module: cst.Module, rules: list[Rule], setting
     for _ in range(MAX_FIX_PASSES):
         changed = False
         for rule in rules:
-            fixes = [f.fix for f in check_rules(source, module, [rule], settings) if settings.fixable(f)]
+            fixes = [f.fix for f in check_rules(source, module, [rule], settings) if settings.fixable(f) and _editable(f.fix, source, settings)]
             edits, count = _compatible_edits(fixes)
             if not edits:
                 continue
@@ -440,6 +443,11 @@ def _fix_to_fixpoint(source: str, module: cst.Module, rules: list[Rule], setting
         if not changed:
             break
     return source, applied
+
+
+def _editable(fix: Fix, source: str, settings: Settings) -> bool:
+    frozen = settings.frozen
+    return frozen is None or not any(frozen(source, e.start) or frozen(source, e.end) for e in fix.edits)
 
 
 def _compatible_edits(fixes: list[Fix | None]) -> tuple[list[Edit], int]:

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 from .gitignore import NO_IGNORES, Ignores, ignores_above
 
 SUFFIXES = (".py", ".ipynb")
+DOC_SUFFIXES = (".md", ".rst")  # documentation pages, whose Python code blocks are found with doc-blocks
 SKIPPED_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "__pycache__",
@@ -50,9 +51,14 @@ class Discovery:
 
 
 def discover(
-    paths: Iterable[Path], exclude: Iterable[str], root: Path, force_exclude: bool = False, respect_gitignore: bool = True
+    paths: Iterable[Path],
+    exclude: Iterable[str],
+    root: Path,
+    force_exclude: bool = False,
+    respect_gitignore: bool = True,
+    doc_blocks: bool = False,
 ) -> Discovery:
-    """Python files under `paths`. Files named explicitly are included even when excluded, as in ruff,
+    """Python files under `paths`, and documentation pages with `doc_blocks`. Files named explicitly are included even when excluded, as in ruff,
     unless `force_exclude` (pre-commit names every staged file); ignore files (`.gitignore`...) apply
     to what the walk finds, never to a path named explicitly, as in ruff. Nothing found on the way
     stops the walk: a missing path, a symlink loop or an unreadable folder is a problem, and the rest
@@ -66,7 +72,8 @@ def discover(
         elif path.is_dir():
             top = resolved_path(path)
             ignores = ignores_above(top, resolved_path(root), found.problems) if respect_gitignore else NO_IGNORES
-            candidates = _walk(path, top, patterns, root, ignores, found.problems)
+            suffixes = SUFFIXES + DOC_SUFFIXES if doc_blocks else SUFFIXES
+            candidates = _walk(path, top, patterns, root, ignores, found.problems, suffixes)
         else:
             found.problems.append((path, _missing(path)))
             continue
@@ -95,7 +102,13 @@ def _missing(path: Path) -> str:
 
 
 def _walk(
-    top: Path, top_resolved: Path, patterns: tuple[str, ...], root: Path, ignores: Ignores, problems: list[tuple[Path, str]]
+    top: Path,
+    top_resolved: Path,
+    patterns: tuple[str, ...],
+    root: Path,
+    ignores: Ignores,
+    problems: list[tuple[Path, str]],
+    suffixes: tuple[str, ...],
 ) -> Iterator[Path]:
     """`top_resolved`: where ignore files' patterns are anchored; `ignores`: the rules from above it."""
 
@@ -118,7 +131,7 @@ def _walk(
             path = here / name
             # A dangling link is no file of the tree (editors' lock files `.#m.py` are such links).
             if (
-                name.endswith(SUFFIXES)
+                name.endswith(suffixes)
                 and not excluded(path, patterns, root)
                 and not rules.ignored(absolute / name, False)
                 and (path.exists() or not path.is_symlink())

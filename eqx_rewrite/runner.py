@@ -6,11 +6,12 @@ import difflib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import noqa, notebooks
-from .engine import Diagnostic, InternalError, ParseError, Position, Settings, analyse
+from . import joined, noqa, notebooks, pages
+from .engine import Analysis, Diagnostic, InternalError, ParseError, Settings, analyse
 from .project import jitted_functions, module_class_names
 from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
 from .files import FileError, SourceFile, decode, excluded, read_source, resolved_path, write_atomic
@@ -44,6 +45,18 @@ class Error:
 
 
 @dataclass
+class Problem:
+    """A part of a file left out of the analysis while the rest was analysed: a notebook cell that does
+    not parse (an error) or a page's block of pseudo-code (a note)."""
+
+    row: int
+    col: int
+    message: str
+    severity: str  # "error" or "note"
+    cell: int | None = None
+
+
+@dataclass
 class FileResult:
     path: Path
     diagnostics: list[Diagnostic]
@@ -55,6 +68,7 @@ class FileResult:
     found: list[Diagnostic] | None = None  # findings in the original source, when fixes were made
     cells: dict[int, str] | None = None  # a notebook's cell sources that diagnostics refer to
     changed_cells: list[tuple[int, str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -85,54 +99,113 @@ def _unified(old: str, new: str, name: str) -> str:
 def analyse_text(text: str, path: Path, job: Job) -> FileResult:
     """Never raises for bad input or a bug of ours: either becomes the result's `error`."""
     if path.suffix == ".ipynb":
-        return _analyse_notebook(text, path, job)
+        try:
+            notebook = notebooks.load(text)
+        except notebooks.NotebookError as exc:
+            return FileResult(path, [], text, error=Error(1, 1, str(exc)))
+        return _guarded(text, path, lambda: _analyse_notebook(notebook, text, path, job))
+    if pages.is_page(path):
+        return _guarded(text, path, lambda: _analyse_page(text, path, job))
+    return _guarded(text, path, lambda: _analyse_python(text, path, job))
+
+
+def _guarded(text: str, path: Path, analyse_file: Callable[[], FileResult]) -> FileResult:
     try:
-        analysis = analyse(text, job.settings_for(path), fix=job.fix)
+        return analyse_file()
     except ParseError as exc:
         return FileResult(path, [], text, error=Error(exc.row, exc.col, exc.message))
     except InternalError as exc:
         return FileResult(path, [], text, error=Error(1, 1, f"internal error: {exc}"))
     except RecursionError:
         return FileResult(path, [], text, error=Error(1, 1, "file is nested too deeply to analyse"))
+    except (notebooks.NotebookError, joined.JoinError) as exc:
+        return FileResult(path, [], text, error=Error(1, 1, str(exc)))
     except Exception as exc:  # a bug of ours must not lose the user's other results
         message = f"internal error in eqx-rewrite ({type(exc).__name__}: {exc}); please report it"
         return FileResult(path, [], text, error=Error(1, 1, message))
+
+
+def _analyse_python(text: str, path: Path, job: Job) -> FileResult:
+    analysis = analyse(text, job.settings_for(path), fix=job.fix)
     fixed = analysis.fixed_source if job.fix else None
     return FileResult(path, analysis.diagnostics, text, fixed, analysis.fixes_applied, found=analysis.found)
 
 
-def _analyse_notebook(text: str, path: Path, job: Job) -> FileResult:
-    try:
-        notebook = notebooks.load(text)
-    except notebooks.NotebookError as exc:
-        return FileResult(path, [], text, error=Error(1, 1, str(exc)))
-    result = analyse_text(notebook.module, path.with_suffix(".py"), job)
-    result.path, result.source = path, text
-    if result.error is not None:
-        result.error.cell, result.error.row = notebooks.locate(notebook.module, result.error.row)
-        return result
-    fixed_module = result.fixed_source if result.fixed_source is not None else notebook.module
-    try:
-        result.cells = notebook.cell_sources(fixed_module)
-        result.changed_cells = notebook.changed_cells(fixed_module)
-        result.fixed_source = notebook.with_module(fixed_module) if result.changed_cells else (text if job.fix else None)
-    except notebooks.NotebookError as exc:
-        return FileResult(path, [], text, error=Error(1, 1, str(exc)))
-    result.diagnostics = [_in_cell(d, fixed_module) for d in result.diagnostics]
-    if result.found is not None:
-        result.found = [_in_cell(d, notebook.module) for d in result.found]
+def _analyse_notebook(notebook: notebooks.Notebook, text: str, path: Path, job: Job) -> FileResult:
+    """A cell that does not parse is an error (the notebook does not run) but not the others'."""
+    outcome = _analyse_joined(notebook.parts, path, job)
+    sources = notebook.restore(outcome.sources)
+    result = FileResult(path, [], text, fixes_applied=outcome.analysis.fixes_applied)
+    result.problems = [Problem(s.row, s.col, s.message, "error", s.index) for s in outcome.skipped]
+    result.cells = {c.index: sources.get(c.index, c.source) for c in notebook.cells}
+    result.changed_cells = notebook.changed_cells(sources)
+    result.fixed_source = notebook.with_sources(sources) if result.changed_cells else (text if job.fix else None)
+    result.diagnostics = [joined.relocate(d, outcome.fixed_module, notebook.place) for d in outcome.analysis.diagnostics]
+    if outcome.analysis.found is not None:
+        result.found = [joined.relocate(d, outcome.module, notebook.place) for d in outcome.analysis.found]
     return result
 
 
-def _in_cell(d: Diagnostic, module: str) -> Diagnostic:
-    cell, row = notebooks.locate(module, d.location.row)
-    end_row = row + d.end_location.row - d.location.row
-    edits = tuple(
-        replace(e, location=Position(notebooks.locate(module, e.location.row)[1], e.location.col),
-                end_location=Position(notebooks.locate(module, e.end_location.row)[1], e.end_location.col))
-        for e in d.edits
-    )
-    return replace(d, location=Position(row, d.location.col), end_location=Position(end_row, d.end_location.col), edits=edits, cell=cell)
+def _analyse_page(text: str, path: Path, job: Job) -> FileResult:
+    """A block that does not parse is a note (pages hold pseudo-code and elided examples); doctest
+    blocks are reported on but never rewritten."""
+    page = pages.load(text, path)
+    # The page's imports from other sections go last, as a snippet that is never reported on
+    # nor rewritten (index 0 is no block's), so the section's rows stay where they are.
+    frozen = page.report_only | {0}
+    outcomes = [_analyse_joined({**parts, 0: page.imports_elsewhere(parts)}, path, job, frozen) for parts in page.sections()]
+    fixed = page.with_sources({i: code for o in outcomes for i, code in o.sources.items()})
+    result = FileResult(path, [], text, fixes_applied=sum(o.analysis.fixes_applied for o in outcomes))
+    result.problems = [Problem(*pages.skipped_note(s, page), "note") for o in outcomes for s in o.skipped]
+    result.fixed_source = fixed if job.fix else None
+    fixed_page = pages.load(fixed, path) if fixed != text else page
+    if len(fixed_page.blocks) != len(page.blocks):
+        raise joined.JoinError("a fix changed where the page's code blocks begin or end (a fence in a string?); the page was left as it was")
+    result.diagnostics = _reported(outcomes, fixed_page, frozen, original=False)
+    if any(o.analysis.found is not None for o in outcomes):
+        result.found = _reported(outcomes, page, frozen, original=True)
+    return result
+
+
+def _reported(outcomes: list[JoinedOutcome], page: pages.Page, frozen: frozenset[int], original: bool) -> list[Diagnostic]:
+    """The findings in the page as it was (`original`) or as fixed. Those in the imports of other
+    sections are theirs; those whose fix would edit a frozen snippet (a doctest, those imports)
+    have no fix, as --fix leaves them."""
+    reported = []
+    for outcome in outcomes:
+        analysis = outcome.analysis
+        if original:
+            module, diagnostics = outcome.module, analysis.diagnostics if analysis.found is None else analysis.found
+        else:
+            module, diagnostics = outcome.fixed_module, analysis.diagnostics
+        for d in diagnostics:
+            if joined.locate(module, d.location.row)[0] == 0:
+                continue
+            placed = joined.relocate(d, module, page.place, page.reindent)
+            touches = any(joined.locate(module, e.location.row)[0] in frozen for e in d.edits)
+            reported.append(joined.without_fix(placed) if touches else placed)
+    return reported
+
+
+@dataclass
+class JoinedOutcome:
+    module: str  # the module analysed, the snippets that parse joined
+    analysis: Analysis
+    fixed_module: str  # the module the diagnostics are in
+    sources: dict[int, str]  # each analysed snippet's code, fixed
+    skipped: list[joined.Skipped]
+
+
+def _analyse_joined(parts: dict[int, str], path: Path, job: Job, frozen: frozenset[int] = frozenset()) -> JoinedOutcome:
+    """The snippets analysed as one module, those that do not parse left out; no fix edits the
+    snippets in `frozen`."""
+    settings = job.settings_for(path)
+    if frozen:
+        settings = replace(settings, frozen=partial(joined.in_snippets, frozen))
+    module, analysis, skipped = joined.analyse_parts(parts, lambda m: analyse(m, settings, fix=job.fix))
+    kept = [i for i in parts if i not in {s.index for s in skipped}]
+    fixed_module = analysis.fixed_source if job.fix else module
+    return JoinedOutcome(module, analysis, fixed_module, joined.split(fixed_module, kept), skipped)
 
 
 def analyse_path(path: Path, job: Job) -> FileResult:
@@ -184,7 +257,7 @@ def run(
     for i, result in zip(todo, _analyse_all([paths[i] for i in todo], job, jobs)):
         results[i] = result
         if i in keys and not (result.error and result.error.message.startswith("internal error")):
-            cache.put(keys[i], encode(result.diagnostics, result.error, result.cells))
+            cache.put(keys[i], encode(result.diagnostics, result.error, result.cells, result.problems))
         done += 1
         if progress is not None:
             progress(done, len(paths))
@@ -204,7 +277,8 @@ def _from_cache(path: Path, raw: bytes, entry: dict) -> FileResult:
     except FileError:
         text = ""
     error = Error(**entry["error"]) if entry.get("error") else None
-    return FileResult(path, decode_diagnostics(entry), text, error=error, cells=decode_cells(entry))
+    problems = [Problem(**p) for p in entry.get("problems", ())]
+    return FileResult(path, decode_diagnostics(entry), text, error=error, cells=decode_cells(entry), problems=problems)
 
 
 def _analyse_all(paths: list[Path], job: Job, jobs: int | None) -> Iterator[FileResult]:
@@ -265,7 +339,7 @@ def add_noqa_comments(results: list[FileResult]) -> NoqaOutcome:
                 write_atomic(original, text)
         except FileError as exc:
             result.error = Error(exc.row, exc.col, exc.message)
-        except notebooks.NotebookError as exc:
+        except (notebooks.NotebookError, joined.JoinError) as exc:
             result.error = Error(1, 1, str(exc))
         except (OSError, UnicodeEncodeError) as exc:
             result.error = Error(1, 1, f"cannot write noqa comments: {exc}")
@@ -277,18 +351,35 @@ def add_noqa_comments(results: list[FileResult]) -> NoqaOutcome:
 
 def _with_noqa(result: FileResult, text: str) -> tuple[str, int, list[Diagnostic]]:
     """The new text, how many lines got a comment, and the findings none could be added for. A
-    notebook's comments go into its joined module, which is then written back into its cells."""
-    notebook = notebooks.load(text) if result.path.suffix == ".ipynb" else None
-    module = notebook.module if notebook is not None else text
-
-    def row(d: Diagnostic) -> int:
-        return notebooks.module_row(module, d.cell, d.location.row) if d.cell is not None else d.location.row
-
+    notebook's or page's comments go into its joined module, which is then written back."""
+    module, row, write = _noqa_target(result, text)
     codes_by_row: dict[int, set[str]] = {}
+    unplaced = []
     for d in result.diagnostics:
-        codes_by_row.setdefault(row(d), set()).add(d.code)
+        at = row(d)
+        if at is None:
+            unplaced.append(d)
+        else:
+            codes_by_row.setdefault(at, set()).add(d.code)
     added = noqa.add_noqa(module, codes_by_row)
-    refused = [d for d in result.diagnostics if row(d) in added.refused]
-    if notebook is not None:
-        return (notebook.with_module(added.text) if added.added else text), added.added, refused
-    return added.text, added.added, refused
+    refused = unplaced + [d for d in result.diagnostics if row(d) in added.refused]
+    return (write(added.text) if added.added else text), added.added, refused
+
+
+def _noqa_target(result: FileResult, text: str):
+    """The module comments go into, the module row of a finding (None where no comment can go: a
+    doctest), and how the commented module becomes the file's text."""
+    if result.path.suffix == ".ipynb":
+        notebook = notebooks.load(text)
+        module = notebook.module
+        return module, lambda d: joined.module_row(module, d.cell, d.location.row), notebook.with_module
+    if pages.is_page(result.path):
+        page = pages.load(text, result.path)
+        module = joined.join(page.parts)
+
+        def page_row(d: Diagnostic) -> int | None:
+            at = page.block_at(d.location.row)
+            return None if at is None or at[0] in page.report_only else joined.module_row(module, *at)
+
+        return module, page_row, lambda fixed: page.with_sources(joined.split(fixed, list(page.parts)))
+    return text, lambda d: d.location.row, lambda fixed: fixed

@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from . import __version__, notebooks
+from . import __version__, joined, notebooks
 from .config import Config, ConfigError, find_config, load_config
 from .engine import Diagnostic, Settings, apply_located
 from .files import discover, excluded, read_source, resolved_path
@@ -139,18 +139,19 @@ def notebook_unit(uri: str, path: Path, cells: list[tuple[str, bool, str]]) -> U
         "nbformat_minor": 5,
     }
     notebook = notebooks.load(json.dumps(data))
+    module = notebook.module
     uris = {index: cell_uri for index, (cell_uri, _, _) in enumerate(cells, start=1)}
     texts = {cell_uri: text for cell_uri, _, text in cells}
 
     def place(row: int) -> tuple[str, int]:
-        cell, cell_row = notebooks.locate(notebook.module, row)
+        cell, cell_row = joined.locate(module, row)
         return uris[cell], cell_row
 
     def split(fixed: str) -> dict[str, str]:
         return {uris[index]: text for index, text in notebook.cell_sources(fixed).items()}
 
     documents = {uris[c.index]: texts[uris[c.index]] for c in notebook.cells}
-    return Unit(path, path.with_suffix(".py"), notebook.module, documents, place, split)
+    return Unit(path, path.with_suffix(".py"), module, documents, place, split)
 
 
 # --- engine results as LSP -------------------------------------------------------------------------

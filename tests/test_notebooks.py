@@ -151,3 +151,48 @@ def test_discovered_next_to_python_files(tmp_path, run_cli):
     (tmp_path / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").write_text(TRAINING)
     findings = json.loads(run_cli("--output-format", "json", ".").stdout)
     assert {f["filename"] for f in findings} == {"nb.ipynb"}
+
+
+REPR_CELL = "x = jnp.ones(3)\nArray([1., 1., 1.], dtype=float32)\n<function f at 0x7f>"
+OLD, NEW = "jax.tree_map(lambda v: v + 1, {'a': 1})", "jax.tree.map(lambda v: v + 1, {'a': 1})"
+TREE_MAP = f"import jax\ny = {OLD}"
+
+
+def test_a_cell_that_does_not_parse_is_an_error_the_others_are_analysed(tmp_path, run_cli):
+    text = notebook(("code", IMPORTS), ("code", REPR_CELL), ("code", TREE_MAP))
+    path = tmp_path / "nb.ipynb"
+    path.write_text(text)
+    for _ in range(2):  # the second run reads the cache, and must report the cell again
+        r = run_cli("--output-format", "concise", "nb.ipynb")
+        assert r.returncode == 2
+        assert "nb.ipynb:cell 2:3:1: error:" in r.stderr
+        assert "nb.ipynb:cell 3:2:5: EQX101" in r.stdout
+    r = run_cli("--fix", "nb.ipynb")
+    assert r.returncode == 2
+    cells = json.loads(path.read_text())["cells"]
+    assert "".join(cells[1]["source"]) == REPR_CELL and "".join(cells[2]["source"]) == f"import jax\ny = {NEW}"
+
+
+def _layouts():
+    data = json.loads(notebook(("code", IMPORTS), ("code", TREE_MAP), ("markdown", "Caf\u00e9 \u2014 done\n")))
+    strings = json.loads(json.dumps(data))
+    for cell in strings["cells"]:
+        cell["source"] = "".join(cell["source"])
+    return {
+        "compact": (data, lambda d: json.dumps(d, separators=(",", ":"))),
+        "crlf": (data, lambda d: json.dumps(d, indent=1, sort_keys=True, ensure_ascii=False).replace("\n", "\r\n") + "\r\n"),
+        "string-source": (strings, lambda d: json.dumps(d, indent=1, sort_keys=True, ensure_ascii=False) + "\n"),
+        "ascii-escapes": (data, lambda d: json.dumps(d, indent=2)),
+    }
+
+
+@pytest.mark.parametrize("layout", sorted(_layouts()))
+def test_fix_writes_every_layout_as_it_was(tmp_path, run_cli, layout):
+    data, dump = _layouts()[layout]
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(dump(data).encode())
+    assert run_cli("--fix", "nb.ipynb").returncode == 0
+    fixed = json.loads(path.read_bytes())
+    source = fixed["cells"][1]["source"]
+    assert ("".join(source) if isinstance(source, list) else source) == f"import jax\ny = {NEW}"
+    assert path.read_bytes() == dump(fixed).encode()  # the layout, byte for byte

@@ -191,9 +191,18 @@ def _already_flat(ctx, scope: Scope, carried: list[str]) -> bool:
         for site in scope.bindings.get(name, []):
             assign = assignment_of(ctx, site)
             value = assign.value if assign is not None else _unpacking_call(ctx, site)
-            if isinstance(value, cst.Call) and ctx.index.qualified_name(value.func) in FLATTENED_BY:
+            if isinstance(value, cst.Call) and _flattens(ctx, value.func):
                 return True
     return False
+
+
+def _flattens(ctx, func: cst.BaseExpression) -> bool:
+    """`jax.tree_util.tree_flatten` through the imports, or spelled so with `jax` never imported:
+    documentation snippets leave their imports out, and this only spares a loop from a report."""
+    if ctx.index.qualified_name(func) in FLATTENED_BY:
+        return True
+    path = dotted(func)
+    return path in FLATTENED_BY and path.partition(".")[0] not in ctx.index.imports
 
 
 # What a carried value provably is, from how it is bound outside the loop.
