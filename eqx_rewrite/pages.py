@@ -116,7 +116,6 @@ class Page:
             last = block.last
         return "".join(out + self.lines[last:])
 
-
     def _rewritten(self, block: Block, new: str) -> list[str]:
         """The block's page lines for its new code: lines the fix kept stay as they were (a blank
         line's trailing spaces included), new ones are indented as the block is."""
