@@ -131,16 +131,24 @@ def _ast_parse(source: str) -> ast.Module | None:
 
 class LazyMetadata:
     """libcst metadata, resolved on first use: most candidate files never need it, and it costs
-    more than parsing (positions are computed by generating the code again)."""
+    more than parsing (positions are computed by generating the code again). Also what rules
+    compute once about the whole tree and ask again per finding."""
 
     def __init__(self, module: cst.Module):
         self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self._resolved: dict = {}
+        self._memo: dict = {}
 
     def __getitem__(self, provider):
         if provider not in self._resolved:
             self._resolved[provider] = self._wrapper.resolve(provider)
         return self._resolved[provider]
+
+    def memo(self, fn, *args):
+        key = (fn, *args)  # nodes hash by identity, and the tree outlives this object
+        if key not in self._memo:
+            self._memo[key] = fn(*args)
+        return self._memo[key]
 
 
 class Context:
@@ -232,6 +240,12 @@ class Context:
         while current is not None:
             yield current
             current = self.parents.get(current)
+
+    def once(self, fn, *args):
+        """`fn(*args)` (args: nodes of this tree, the index), computed once for every rule that
+        asks in this check: a question about a whole module asked per finding would make a
+        file's cost grow with its size squared."""
+        return self._metadata.memo(fn, *args)
 
     # --- options -----------------------------------------------------------------------------
     def option(self, name: str) -> Any:

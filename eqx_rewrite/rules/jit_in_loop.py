@@ -254,14 +254,18 @@ def _calls_made(wrapped: cst.Call) -> list[cst.Call]:
     return found
 
 
+def _variables(scope: cst.FunctionDef | cst.Module) -> set[str]:
+    return names_in(scope.params, scope.body).bound if isinstance(scope, cst.FunctionDef) else names_in(scope).bound
+
+
 def _free_state(ctx, wrapped: cst.Call, loop) -> str | None:
     """Each pass traced what the wrapper reads as it was then: it may read only imported modules,
     functions and classes of the file, and variables of the loop's own scope that nothing can
     rebind while the loop runs (no `global`/`nonlocal` for them), never through an attribute or
     subscript of an object the loop could change in place."""
     scope = next((a for a in ctx.ancestors(loop) if isinstance(a, cst.FunctionDef)), ctx.module)
-    variables = names_in(scope.params, scope.body).bound if isinstance(scope, cst.FunctionDef) else names_in(scope).bound
-    declared = declared_outer(ctx.module)
+    variables = ctx.once(_variables, scope)
+    declared = ctx.once(declared_outer, ctx.module)
     for name in _outer_reads(ctx, wrapped):
         value, parent = name.value, ctx.parent(name)
         if value in ctx.index.imports:
