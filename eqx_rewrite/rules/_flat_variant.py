@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..rule import Edit, Fix, Safety
+from ..walk import walk
 from ._names import all_params, fresh, names_in, target_name_nodes
 from ._scopes import Scope
 
@@ -402,7 +403,7 @@ def _multiline_strings(node: cst.CSTNode) -> list[cst.CSTNode]:
                 found.append(n)
             return False
 
-    node.visit(Find())
+    walk(node, Find())
     return found
 
 

@@ -14,6 +14,7 @@ import libcst as cst
 
 from ..index import dotted
 from ..rule import Edit, Finding, Fix, Option, Rule, Safety, register
+from ..walk import walk
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _references(tree: cst.Module, index) -> list[tuple[cst.BaseExpression, str |
         def visit_Import(self, node: cst.Import) -> bool:
             return False
 
-    tree.visit(References())
+    walk(tree, References())
     return found
 
 
