@@ -39,6 +39,7 @@ class Settings:
     selection: RuleSelection = field(default_factory=RuleSelection)
     unsafe_fixes: bool = False
     line_length: int = 88
+    target_version: str = "py314"  # the oldest Python the code must run on: generated code is formatted for it
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     project_module_classes: frozenset[str] = frozenset()
     project_jitted: frozenset[tuple[str, str]] = frozenset()  # (module, function) compiled in the run
@@ -297,7 +298,7 @@ class Context:
 
     def render(self, code: str, at: cst.CSTNode) -> str:
         """Black-formatted `code` to replace the statement(s) beginning at `at`."""
-        return codegen.render(code, self.settings.line_length, self.indent_of(at))
+        return codegen.render(code, self.settings.line_length, self.indent_of(at), self.settings.target_version)
 
     def library(self) -> Library:
         return Library(self)
