@@ -1,11 +1,14 @@
-"""The copy-free walk visits what libcst's own `visit` visits, in its order, and finds the same parents."""
+"""The copy-free walk visits what libcst's own `visit` visits, in its order, and finds the same
+parents; spans are PositionProvider's ranges."""
 
 from pathlib import Path
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, ParentNodeProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
+from eqx_rewrite.engine import Lines
+from eqx_rewrite.offsets import spans
 from eqx_rewrite.walk import children, parents, walk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,7 @@ class C(Base, metaclass=M):
 
 def _trees():
     yield cst.parse_module(SYNTAX)
+    yield cst.parse_module("x = (\r\n  1)\r\nif x:\r\n\ty = 2  # c\r\n")
     for path in SOURCES:
         yield cst.parse_module(path.read_text())
 
@@ -59,6 +63,16 @@ def test_children_and_parents_are_libcsts(module):
     found = parents(module)
     assert found.keys() == expected.keys()
     assert all(found[node] is parent for node, parent in expected.items())
+
+
+@pytest.mark.parametrize("module", list(_trees()), ids=lambda m: str(len(m.code)))
+def test_spans_are_position_providers_ranges(module):
+    lines = Lines(module.code)
+    found = spans(module)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert found.keys() == expected.keys()
+    for node, where in expected.items():
+        assert found[node] == (lines.offset(where.start.line, where.start.column), lines.offset(where.end.line, where.end.column))
 
 
 class _Recorder(cst.CSTVisitor):
