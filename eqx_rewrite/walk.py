@@ -9,6 +9,7 @@ copying: a few times faster. `visit_<Node>_<field>` attribute hooks are not call
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Iterator
 
 import libcst as cst
@@ -69,8 +70,16 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield value
 
 
-# Whitespace and comments hold only each other: a visitor with no callback for them never needs them.
-WHITESPACE = frozenset({cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Comment, cst.Newline})
+# Whitespace, comments and tokens (operators, brackets, commas) hold only whitespace and comments:
+# a visitor with no callback for any of them never needs them.
+_TOKEN_BASES = (cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseAugOp, cst.BaseUnaryOp)
+_TOKENS = {cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace,
+           cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.ImportStar, cst.Asynchronous}
+TRIVIA = frozenset(
+    {cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Comment, cst.Newline}
+    | _TOKENS
+    | {c for c in vars(cst).values() if isinstance(c, type) and issubclass(c, _TOKEN_BASES) and not inspect.isabstract(c)}
+)
 _CALLBACKS: dict[tuple[type, type], tuple] = {}
 _SKIPPED: dict[type, frozenset] = {}
 
@@ -84,7 +93,7 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     else:
         skip = _SKIPPED.get(cls)
         if skip is None:
-            skip = _SKIPPED[cls] = frozenset() if any(_callbacks(cls, w) != (None, None) for w in WHITESPACE) else WHITESPACE
+            skip = _SKIPPED[cls] = frozenset() if any(_callbacks(cls, w) != (None, None) for w in TRIVIA) else TRIVIA
         _walk(node, visitor, cls, skip)
 
 
@@ -103,9 +112,15 @@ def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor, cls: type, skip: frozenset
         callbacks = _callbacks(cls, node_cls)
     enter, leave = callbacks
     if enter is None or enter(visitor, node) is not False:
-        for child in children(node):
-            if type(child) not in skip:
-                _walk(child, visitor, cls, skip)
+        for name in _fields(node):  # `children(node)`, inlined: this loop is most of every walk
+            value = getattr(node, name)
+            kind = type(value)
+            if kind is tuple or kind is list:
+                for child in value:
+                    if type(child) not in skip:
+                        _walk(child, visitor, cls, skip)
+            elif value is not None and kind is not cst.MaybeSentinel and kind not in skip:
+                _walk(value, visitor, cls, skip)
     if leave is not None:
         leave(visitor, node)
 

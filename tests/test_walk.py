@@ -75,6 +75,23 @@ def test_spans_are_position_providers_ranges(module):
         assert found[node] == (lines.offset(where.start.line, where.start.column), lines.offset(where.end.line, where.end.column))
 
 
+class _Plain(cst.CSTVisitor):
+    """No callback for whitespace, comments or tokens: the walk skips them."""
+
+    def __init__(self):
+        self.seen = []
+
+    def visit_Name(self, node):
+        self.seen.append(("name", node))
+
+    def visit_Lambda(self, node):
+        self.seen.append(("lambda", node))
+        return False  # its body is skipped, as libcst skips it
+
+    def leave_Call(self, node):
+        self.seen.append(("call", node))
+
+
 class _Recorder(cst.CSTVisitor):
     def __init__(self):
         self.seen = []
@@ -99,7 +116,7 @@ class _Hooked(_Recorder):
         return super().on_visit(node)
 
 
-@pytest.mark.parametrize("visitor", [_Recorder, _Hooked])
+@pytest.mark.parametrize("visitor", [_Plain, _Recorder, _Hooked])
 def test_walk_calls_back_as_visit_does(visitor):
     module = cst.parse_module(SYNTAX)
     expected, found = visitor(), visitor()
