@@ -80,8 +80,6 @@ TRIVIA = frozenset(
     | _TOKENS
     | {c for c in vars(cst).values() if isinstance(c, type) and issubclass(c, _TOKEN_BASES) and not inspect.isabstract(c)}
 )
-_CALLBACKS: dict[tuple[type, type], tuple] = {}
-_SKIPPED: dict[type, frozenset] = {}
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -91,10 +89,26 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if cls.on_visit is not cst.CSTVisitor.on_visit or cls.on_leave is not cst.CSTVisitor.on_leave:
         _walk_hooks(node, visitor)
     else:
-        skip = _SKIPPED.get(cls)
-        if skip is None:
-            skip = _SKIPPED[cls] = frozenset() if any(_callbacks(cls, w) != (None, None) for w in TRIVIA) else TRIVIA
-        _walk(node, visitor, cls, skip)
+        enters, leaves, skip = _dispatch(cls)
+        _walk(node, visitor, enters, leaves, skip)
+
+
+def _dispatch(cls: type) -> tuple[dict, dict, frozenset]:
+    """The visitor class's `visit_<Node>` and `leave_<Node>` by node class name, and what its walks
+    skip. Kept on the class: rules define visitors inside functions, a new class per call."""
+    found = cls.__dict__.get("_eqx_rewrite_dispatch")
+    if found is None:
+        enters: dict = {}
+        leaves: dict = {}
+        for base in reversed(cls.__mro__[: cls.__mro__.index(cst.CSTVisitor)]):  # CSTVisitor's are empty stubs
+            for name, value in vars(base).items():
+                kind, _, node_name = name.partition("_")
+                if kind in ("visit", "leave") and node_name[:1].isupper() and callable(value):
+                    (enters if kind == "visit" else leaves)[node_name] = value
+        callbacks = enters.keys() | leaves.keys()
+        skip = frozenset() if any(t.__name__ in callbacks for t in TRIVIA) else TRIVIA
+        found = cls._eqx_rewrite_dispatch = (enters, leaves, skip)
+    return found
 
 
 def _walk_hooks(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -104,36 +118,22 @@ def _walk_hooks(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     visitor.on_leave(node)
 
 
-def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor, cls: type, skip: frozenset) -> None:
-    """CSTVisitor's own dispatch (`visit_<Node>`, `leave_<Node>`), looked up once per node class."""
-    node_cls = type(node)
-    callbacks = _CALLBACKS.get((cls, node_cls))
-    if callbacks is None:
-        callbacks = _callbacks(cls, node_cls)
-    enter, leave = callbacks
+def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor, enters: dict, leaves: dict, skip: frozenset) -> None:
+    name = type(node).__name__
+    enter = enters.get(name)
     if enter is None or enter(visitor, node) is not False:
-        for name in _fields(node):  # `children(node)`, inlined: this loop is most of every walk
-            value = getattr(node, name)
+        for field_name in _fields(node):  # `children(node)`, inlined: this loop is most of every walk
+            value = getattr(node, field_name)
             kind = type(value)
             if kind is tuple or kind is list:
                 for child in value:
                     if type(child) not in skip:
-                        _walk(child, visitor, cls, skip)
+                        _walk(child, visitor, enters, leaves, skip)
             elif value is not None and kind is not cst.MaybeSentinel and kind not in skip:
-                _walk(value, visitor, cls, skip)
+                _walk(value, visitor, enters, leaves, skip)
+    leave = leaves.get(name)
     if leave is not None:
         leave(visitor, node)
-
-
-def _callbacks(cls: type, node_cls: type) -> tuple:
-    found = _CALLBACKS[(cls, node_cls)] = tuple(_own(cls, f"{kind}_{node_cls.__name__}") for kind in ("visit", "leave"))
-    return found
-
-
-def _own(cls: type, name: str):
-    """The visitor's callback, None for CSTVisitor's empty stubs (it has one for every node class)."""
-    method = getattr(cls, name, None)
-    return None if method is getattr(cst.CSTVisitor, name, None) else method
 
 
 def parents(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:

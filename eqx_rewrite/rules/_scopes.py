@@ -26,7 +26,7 @@ INTROSPECTION = frozenset({"locals", "vars", "globals", "eval", "exec", "_getfra
 ScopeNode = cst.Module | cst.FunctionDef | cst.Lambda | cst.ClassDef
 
 
-@dataclass
+@dataclass(eq=False)  # one per scope of the tree: equal only to itself, so it can key a memo
 class Scope:
     node: ScopeNode
     parent: Scope | None
