@@ -52,6 +52,7 @@ def fingerprint(settings: Settings) -> str:
         "module_classes": sorted(settings.project_module_classes),
         "jitted": sorted(settings.project_jitted),
         "line_length": settings.line_length,
+        "target_version": settings.target_version,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 

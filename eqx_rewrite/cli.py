@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .cache import Cache
-from .config import DEVICES, Config, ConfigError, check_codes, find_config, load_config
+from .config import DEVICES, TARGET_VERSIONS, Config, ConfigError, check_codes, find_config, load_config
 from .engine import Settings
 from .files import FileError, decode, discover, write_new_atomic
 from .report import FORMATS, STATISTICS_FORMATS, Located, fix_list, fixable, render, render_json_document, statistics, summary
@@ -60,6 +60,7 @@ MODES = ("check", "diff", "fix", "add-noqa")
 @click.option("--extend-select", multiple=True, help="Rule codes, prefixes or ALL to enable besides the selected ones (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes, prefixes or ALL to disable (comma-separated).")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--target-version", type=click.Choice(TARGET_VERSIONS), help="The oldest Python the code runs on: generated code is formatted for it (config: target-version; default: [project] requires-python, else the newest).")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file instead of stdout.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes made (with --fix), or that --fix would make, per file and code.")
 @click.option("--statistics", is_flag=True, help="Count the findings per rule instead of listing them.")
@@ -83,7 +84,7 @@ MODES = ("check", "diff", "fix", "add-noqa")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.version_option(__version__, "--version", prog_name="eqx-rewrite")
-def cli(paths, check, diff, fix, add_noqa, unsafe_fixes, select, extend_select, ignore, output_format, output_file, show_fixes, statistics,
+def cli(paths, check, diff, fix, add_noqa, unsafe_fixes, select, extend_select, ignore, output_format, target_version, output_file, show_fixes, statistics,
         color, exit_zero, stdin_filename, config_path, jobs, quiet, no_cache, respect_gitignore, doc_blocks, force_exclude,
         verify, verify_entries, verify_cmd, verify_timeout, device, rtol, atol, list_rules, explain):
     """Find slow or wrong JAX/Equinox patterns and rewrite them, keeping behaviour.
@@ -104,7 +105,7 @@ def cli(paths, check, diff, fix, add_noqa, unsafe_fixes, select, extend_select, 
     try:
         start = _config_start(paths, stdin_filename)
         config = load_config(config_path or find_config(start), start)
-        settings = _settings(config, select, extend_select, ignore, unsafe_fixes)
+        settings = _settings(config, select, extend_select, ignore, unsafe_fixes, target_version)
     except ConfigError as exc:
         raise Failure(str(exc)) from None
     if respect_gitignore is not None:
@@ -153,7 +154,7 @@ def _config_start(paths: tuple[Path, ...], stdin_filename: Path | None) -> Path:
     return paths[0].absolute() if paths else Path.cwd()
 
 
-def _settings(config: Config, select, extend_select, ignore, unsafe_fixes) -> Settings:
+def _settings(config: Config, select, extend_select, ignore, unsafe_fixes, target_version=None) -> Settings:
     selected, extended, ignored = _codes(select), _codes(extend_select), _codes(ignore)
     check_codes(selected, "--select")
     check_codes(extended, "--extend-select")
@@ -166,6 +167,7 @@ def _settings(config: Config, select, extend_select, ignore, unsafe_fixes) -> Se
         selection=selection,
         unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
         line_length=config.line_length,
+        target_version=target_version or config.target_version,
         rule_options=config.rule_options,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from .rule import ALL, all_rules
 from .toml_lines import key_line
 
 DEFAULT_LINE_LENGTH = 88
+TARGET_VERSIONS = ("py310", "py311", "py312", "py313", "py314")  # oldest first
+# A lower bound in `requires-python`: `>=3.11`, `~=3.11`, `==3.11.*`, `>3.10.2`.
+LOWER_BOUND = re.compile(r"(>=|~=|===?|>)\s*3\.(\d+)")
 
 
 class ConfigError(Exception):
@@ -37,6 +41,7 @@ class Config:
     respect_gitignore: bool = True
     doc_blocks: bool = False  # also find .md and .rst pages, for their Python code blocks
     line_length: int = DEFAULT_LINE_LENGTH
+    target_version: str = TARGET_VERSIONS[-1]
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     verify: dict[str, Any] = field(default_factory=dict)  # [tool.eqx-rewrite.verify], validated
 
@@ -66,6 +71,7 @@ KEYS = {
     "respect-gitignore": ("respect_gitignore", lambda v: isinstance(v, bool), "true or false"),
     "doc-blocks": ("doc_blocks", lambda v: isinstance(v, bool), "true or false"),
     "line-length": ("line_length", lambda v: isinstance(v, int) and not isinstance(v, bool) and 20 <= v <= 320, "an integer from 20 to 320"),
+    "target-version": ("target_version", lambda v: v in TARGET_VERSIONS, "one of " + ", ".join(TARGET_VERSIONS)),
 }
 
 
@@ -87,11 +93,15 @@ def load_config(path: Path | None, start: Path | None = None) -> Config:
     pyproject.toml there still gives generated code its formatter's line length."""
     if path is None:
         nearest = next(_pyprojects(start), None) if start is not None else None
-        return Config(line_length=_project_line_length(_read_toml(nearest))) if nearest else Config()
+        if nearest is None:
+            return Config()
+        data = _read_toml(nearest)
+        return Config(line_length=_project_line_length(data), target_version=_project_target_version(data))
     data = _read_toml(path)
     table = data.get("tool", {}).get("eqx-rewrite", {})
     config = Config(path=path)
     config.line_length = _project_line_length(data)
+    config.target_version = _project_target_version(data)
     text = path.read_text(encoding="utf-8", errors="replace")
     for key, value in table.items():
         if key in KEYS:
@@ -141,6 +151,27 @@ def _project_line_length(data: dict[str, Any]) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     return DEFAULT_LINE_LENGTH
+
+
+def _project_target_version(data: dict[str, Any]) -> str:
+    """The oldest Python `[project] requires-python` admits, as ruff reads it; the newest without one."""
+    requires = data.get("project", {}).get("requires-python")
+    return target_from_requires(requires) if isinstance(requires, str) else TARGET_VERSIONS[-1]
+
+
+def target_from_requires(requires: str) -> str:
+    """`>=3.11,<4` -> py311. Every lower bound must hold, so the highest one decides; versions
+    outside the supported range are clamped to it."""
+    minors = [int(minor) + (op == ">" and not _has_patch(requires, minor)) for op, minor in LOWER_BOUND.findall(requires)]
+    if not minors:
+        return TARGET_VERSIONS[-1]
+    oldest = int(TARGET_VERSIONS[0][3:])
+    return TARGET_VERSIONS[min(max(max(minors) - oldest, 0), len(TARGET_VERSIONS) - 1)]
+
+
+def _has_patch(requires: str, minor: str) -> bool:
+    """`>3.10.2` admits 3.10.3; `>3.10` admits only 3.11 on."""
+    return re.search(rf">\s*3\.{minor}\.\d", requires) is not None
 
 
 def _rule_codes() -> dict[str, Any]:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import ast
 import bisect
+import contextlib
+import gc
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from . import codegen
 from .index import ModuleIndex
 from .prefilter import features
 from .rule import Edit, Finding, Fix, Rule, RuleSelection, Safety, all_rules
 from .suppress import Suppressions, skips_file
+from .offsets import spans
+from .walk import parents
 
 MAX_FIX_PASSES = 8
 NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -38,6 +41,7 @@ class Settings:
     selection: RuleSelection = field(default_factory=RuleSelection)
     unsafe_fixes: bool = False
     line_length: int = 88
+    target_version: str = "py314"  # the oldest Python the code must run on: generated code is formatted for it
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     project_module_classes: frozenset[str] = frozenset()
     project_jitted: frozenset[tuple[str, str]] = frozenset()  # (module, function) compiled in the run
@@ -133,17 +137,32 @@ def _ast_parse(source: str) -> ast.Module | None:
 
 
 class LazyMetadata:
-    """libcst metadata, resolved on first use: most candidate files never need it, and it costs
-    more than parsing (positions are computed by generating the code again)."""
+    """What rules ask about the whole tree, computed on first use (most candidate files never
+    need it): parents, spans, and whatever else rules compute once and ask again per finding."""
 
     def __init__(self, module: cst.Module):
-        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self._resolved: dict = {}
+        self._module = module
+        self._parents: dict | None = None
+        self._spans: dict | None = None
+        self._memo: dict = {}
 
-    def __getitem__(self, provider):
-        if provider not in self._resolved:
-            self._resolved[provider] = self._wrapper.resolve(provider)
-        return self._resolved[provider]
+    @property
+    def parents(self) -> dict:
+        if self._parents is None:  # ParentNodeProvider's map, at a seventh of its cost
+            self._parents = parents(self._module)
+        return self._parents
+
+    @property
+    def spans(self) -> dict:
+        if self._spans is None:  # PositionProvider's ranges as offsets, at a fifth of its cost
+            self._spans = spans(self._module)
+        return self._spans
+
+    def memo(self, fn, *args):
+        key = (fn, *args)  # nodes hash by identity, and the tree outlives this object
+        if key not in self._memo:
+            self._memo[key] = fn(*args)
+        return self._memo[key]
 
 
 class Context:
@@ -160,25 +179,16 @@ class Context:
         self._reserved: dict[str, str] = {}
 
     @property
-    def _positions(self):
-        return self._metadata[PositionProvider]
-
-    @property
     def parents(self):
-        return self._metadata[ParentNodeProvider]
+        return self._metadata.parents
 
     # --- positions ---------------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
-        rng = self._positions[node]
-        return (
-            self.lines.offset(rng.start.line, rng.start.column),
-            self.lines.offset(rng.end.line, rng.end.column),
-        )
+        return self._metadata.spans[node]
 
     def indent_of(self, node: cst.CSTNode) -> str:
-        rng = self._positions[node]
-        start = self.lines.starts[rng.start.line - 1]
-        line = self.source[start : start + rng.start.column]
+        offset = self.span(node)[0]
+        line = self.source[self.lines.starts[self.lines.position(offset).row - 1] : offset]
         return line if not line.strip() else re.match(r"[ \t]*", line).group(0)
 
     def line_end(self, offset: int) -> int:
@@ -236,6 +246,12 @@ class Context:
             yield current
             current = self.parents.get(current)
 
+    def once(self, fn, *args):
+        """`fn(*args)` (args: nodes of this tree, the index), computed once for every rule that
+        asks in this check: a question about a whole module asked per finding would make a
+        file's cost grow with its size squared."""
+        return self._metadata.memo(fn, *args)
+
     # --- options -----------------------------------------------------------------------------
     def option(self, name: str) -> Any:
         configured = self.settings.rule_options.get(self.rule.code, {})
@@ -277,7 +293,7 @@ class Context:
 
     def render(self, code: str, at: cst.CSTNode) -> str:
         """Black-formatted `code` to replace the statement(s) beginning at `at`."""
-        return codegen.render(code, self.settings.line_length, self.indent_of(at))
+        return codegen.render(code, self.settings.line_length, self.indent_of(at), self.settings.target_version)
 
     def library(self) -> Library:
         return Library(self)
@@ -403,11 +419,30 @@ def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Se
     return [f for f in findings if not suppressions.suppresses(lines.position(f.start).row, f.code)]
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while one file is analysed: a tree is millions of objects that
+    live until the end, which each full collection would walk again (a quarter of a large file's
+    time), and they hold no cycles worth collecting sooner."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def analyse(source: str, settings: Settings, fix: bool = False, use_filters: bool = True) -> Analysis:
     """Findings for `source`; with `fix`, the fixed source and the findings left in it.
 
     `use_filters=False` runs every rule on every file: the reference the filters are tested against.
     """
+    with _collection_paused():
+        return _analyse(source, settings, fix, use_filters)
+
+
+def _analyse(source: str, settings: Settings, fix: bool, use_filters: bool) -> Analysis:
     rules = settings.rules()
     if use_filters:
         rules = candidate_rules(source, rules, settings)

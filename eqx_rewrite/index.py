@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from .walk import walk
+
 MODULE_BASES = frozenset({"equinox.Module"})
 STATIC_FIELD_MAKERS = frozenset({"equinox.static_field"})
 FIELD_MAKERS = frozenset({"equinox.field", "dataclasses.field"})
@@ -55,7 +57,7 @@ class ModuleIndex:
         self.names: set[str] = set()
         self.calls: list[cst.Call] = []
         self.assigns: list[cst.Assign] = []
-        module.visit(_Collector(self))
+        walk(module, _Collector(self))
 
     # --- names -------------------------------------------------------------------------------
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
@@ -128,7 +130,7 @@ class _Collector(cst.CSTVisitor):
         self.index.names.add(node.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # `.attr` names nothing in this module's namespace
+        walk(node.value, self)  # `.attr` names nothing in this module's namespace
         return False
 
     def visit_Call(self, node: cst.Call) -> None:

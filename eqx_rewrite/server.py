@@ -71,6 +71,7 @@ class Project:
             selection=RuleSelection(tuple(config.select), tuple(config.ignore)),
             unsafe_fixes=config.unsafe_fixes,
             line_length=config.line_length,
+            target_version=config.target_version,
             rule_options=config.rule_options,
             project_module_classes=classes,
             project_jitted=jitted,

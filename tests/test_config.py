@@ -31,6 +31,7 @@ def test_found_walking_up_from_the_first_path(tmp_path):
         ('select = "EQX005"\n', "pyproject.toml:5: `select` must be a list of rule codes or prefixes"),
         ('ignore = ["F401"]\n', "pyproject.toml:5: `ignore`: unknown rule code or prefix 'F401'"),
         ("line-length = 5\n", "`line-length` must be an integer from 20 to 320"),
+        ('target-version = "py39"\n', "`target-version` must be one of py310, py311, py312, py313, py314, got 'py39'"),
         ('unsafe-fixes = "yes"\n', "`unsafe-fixes` must be true or false"),
         ("[tool.eqx-rewrite.EQX005]\nspeed = 3\n", "unknown option `speed` for EQX005"),
         ("select = [\n", "invalid TOML"),
@@ -89,6 +90,46 @@ def test_line_length_follows_black(tmp_path, run_cli):
     run_cli("--fix", "m.py")
     fixed = (tmp_path / "m.py").read_text()
     assert "    mlp = eqx.tree_at(\n        lambda mlp: mlp.layers, mlp, tuple(layers)\n    )\n" in fixed
+
+
+@pytest.mark.parametrize(
+    "requires, target",
+    [
+        (">=3.11", "py311"),
+        (">=3.10,<4", "py310"),
+        ("~=3.12", "py312"),
+        ("==3.13.*", "py313"),
+        (">3.10", "py311"),
+        (">3.10.2", "py310"),
+        (">=3.8", "py310"),  # older than any target: the oldest
+        (">=3.20", "py314"),
+        ("<4", "py314"),  # no lower bound: the newest
+        (">=3.10, !=3.11.*, >=3.12", "py312"),  # every bound holds: the highest decides
+    ],
+)
+def test_target_version_defaults_from_requires_python(tmp_path, requires, target):
+    (tmp_path / "pyproject.toml").write_text(f"[project]\nrequires-python = {requires!r}\n\n[tool.eqx-rewrite]\n")
+    assert load_config(tmp_path / "pyproject.toml").target_version == target
+    assert load_config(None, tmp_path).target_version == target  # no table: the nearest pyproject
+
+
+def test_target_version_key_overrides_requires_python_and_the_flag_overrides_both(tmp_path, run_cli):
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n\n[tool.eqx-rewrite]\ntarget-version = "py312"\n')
+    assert load_config(tmp_path / "pyproject.toml").target_version == "py312"
+    assert load_config(None).target_version == "py314"
+    (tmp_path / "m.py").write_text(SURGERY)
+    assert run_cli("--target-version", "py311", "m.py").returncode == 1
+    bad = run_cli("--target-version", "py39", "m.py")
+    assert bad.returncode == 2 and "'py39' is not one of 'py310'" in bad.stderr
+
+
+def test_generated_code_is_formatted_for_every_python_from_the_target():
+    import black
+
+    from eqx_rewrite.codegen import _black_targets
+
+    assert _black_targets(black, "py312") == {v for v in black.TargetVersion if v.value >= black.TargetVersion.PY312.value}
+    assert _black_targets(black, None) == set()
 
 
 def _error_line(tmp_path, text):

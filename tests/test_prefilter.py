@@ -60,3 +60,29 @@ def test_files_no_rule_can_fire_in_are_not_parsed():
     # Not even for syntax: that is the job of a linter that looks at every file.
     assert analyse("def broken(:\n", Settings()).diagnostics == []
     assert analyse("import jax\ndef broken(:\n", Settings()).diagnostics == []
+
+
+PEP_695 = """import equinox as eqx
+import jax.random as jr
+
+type Pair[T] = tuple[T, T]
+
+
+class A[T]:
+    item: T
+
+
+def surgery():
+    mlp = eqx.nn.MLP(3, 2, 8, 2, key=jr.PRNGKey(0))
+    object.__setattr__(mlp, "layers", ())
+    return mlp
+"""
+
+
+@pytest.mark.parametrize("target", ["py310", "py312", "py314"])
+def test_syntax_the_running_python_cannot_parse_gets_its_findings(target):
+    """`ast` (Python 3.11 here) refuses PEP 695 generics; libcst parses them: every rule runs, and
+    the finding is reported, not a syntax error, whatever the target version."""
+    found = analyse(PEP_695, Settings(target_version=target)).diagnostics
+    assert [d.code for d in found] == ["EQX005"]
+    assert [d.code for d in analyse(PEP_695, Settings(), use_filters=False).diagnostics] == ["EQX005"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..walk import walk
+
 
 def argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
     """The value bound to a parameter given by `position` or by `keyword`, if the call gives it."""
@@ -31,5 +33,5 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
         def visit_Call(self, call: cst.Call) -> None:
             found.append(call)
 
-    node.visit(Collect())
+    walk(node, Collect())
     return found

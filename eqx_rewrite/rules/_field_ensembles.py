@@ -21,6 +21,7 @@ import libcst as cst
 
 from ..index import dotted
 from ..rule import Finding
+from ..walk import walk
 from ._layer_stacks import carried, field_uses, list_builds, method_statements, named_builds, self_attribute
 from ._names import names_in, target_names
 
@@ -132,7 +133,7 @@ def _calls_of(node: cst.CSTNode, is_member) -> list[cst.Call]:
             if is_member(node.func):
                 found.append(node)
 
-    node.visit(Calls())
+    walk(node, Calls())
     return found
 
 

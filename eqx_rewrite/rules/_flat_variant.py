@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..rule import Edit, Fix, Safety
+from ..walk import walk
 from ._names import all_params, fresh, names_in, target_name_nodes
 from ._scopes import Scope
 
@@ -165,7 +166,7 @@ def _variant(ctx, step: StepCall, params: dict[str, str], paths: dict[str, Path]
     """(the variant's name, the edit that defines it, or None when an identical one already stands)."""
     base = f"{step.jitted.name}_flat"
     candidates = [base] + [f"{base}{n}" for n in range(2, 100)]
-    existing = _existing_variants(ctx, step.jitted.scope)
+    existing = ctx.once(_existing_variants, ctx, step.jitted.scope)
     for name in candidates:
         code = _variant_code(ctx, step, name, params, paths, lib, spelled)
         rendered = ctx.render(code, step.jitted.anchor)
@@ -181,7 +182,8 @@ def _variant(ctx, step: StepCall, params: dict[str, str], paths: dict[str, Path]
 
 
 def _existing_variants(ctx, scope: Scope) -> dict[str, cst.FunctionDef]:
-    """Variants this rule generated before, in the scope that binds the step."""
+    """Variants this rule generated before, in the scope that binds the step: the same for every
+    step of that scope."""
     found = {}
     for name, sites in scope.bindings.items():
         for site in sites:
@@ -402,7 +404,7 @@ def _multiline_strings(node: cst.CSTNode) -> list[cst.CSTNode]:
                 found.append(n)
             return False
 
-    node.visit(Find())
+    walk(node, Find())
     return found
 
 

@@ -20,6 +20,7 @@ from typing import Iterable
 import libcst as cst
 
 from ..index import dotted
+from ..walk import walk
 from ._names import all_params, names_in
 
 TREE_AT = "equinox.tree_at"
@@ -170,7 +171,7 @@ def _assignments(fn: cst.FunctionDef, name: str) -> list[cst.Assign]:
             if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
                 found.append(node)
 
-    fn.body.visit(Collect())
+    walk(fn.body, Collect())
     return found
 
 

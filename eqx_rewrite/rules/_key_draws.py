@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ..walk import walk
 from ._names import target_name_nodes
 
 # `jax.random` functions that read a key without drawing from it.
@@ -43,7 +44,7 @@ def draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[Draw]:
         def on_visit(self, node: cst.CSTNode) -> bool:
             if not isinstance(node, COMPREHENSIONS):
                 return super().on_visit(node)
-            node.for_in.iter.visit(self)  # the first iterable is evaluated once
+            walk(node.for_in.iter, self)  # the first iterable is evaluated once
             generators, comp = [], node.for_in
             while comp is not None:
                 generators.append(comp)
@@ -52,11 +53,11 @@ def draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[Draw]:
             self.shadowed.append({n.value for g in generators for n in target_name_nodes(g.target)})
             for generator in generators:
                 if generator is not node.for_in:
-                    generator.iter.visit(self)
+                    walk(generator.iter, self)
                 for condition in generator.ifs:
-                    condition.visit(self)
+                    walk(condition, self)
             for part in (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,):
-                part.visit(self)
+                walk(part, self)
             self.shadowed.pop()
             self.per_element -= 1
             return False
@@ -76,7 +77,7 @@ def draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[Draw]:
                 if name is not None and not any(name.partition("[")[0] in names for names in self.shadowed):
                     found.append(Draw(call, arg.value, name, self.per_element > 0))
 
-    node.visit(Calls())
+    walk(node, Calls())
     return found
 
 

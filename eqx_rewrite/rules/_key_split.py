@@ -10,6 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..rule import Edit, Fix, Safety
+from ..walk import walk
 from ._key_draws import Draw, draws_in
 from ._names import block_statements, declared_outer, fresh, names_in, param_names
 
@@ -71,7 +72,7 @@ def _aliased(scope, name: str) -> bool:
             nonlocal found
             found = found or isinstance(node.value, cst.Name) and node.value.value == name
 
-    scope.visit(Aliases())
+    walk(scope, Aliases())
     return found
 
 
@@ -141,7 +142,7 @@ def _reads(ctx, scope, name: str) -> list[cst.Name] | None:
             return False
 
     body = scope.body if isinstance(scope, cst.FunctionDef) else scope
-    body.visit(Reads())
+    walk(body, Reads())
     if closure:
         return None
     nested = (cst.FunctionDef, cst.Lambda, cst.ClassDef)

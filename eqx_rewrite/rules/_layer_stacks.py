@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..index import ClassInfo, dotted
+from ..walk import walk
 from ._calls import argument, calls_in
 from ._names import assigns_empty_list, fresh, names_in, target_names
 
@@ -514,7 +515,7 @@ def field_uses(ctx, info: ClassInfo, fields: set[str]) -> list[cst.Attribute]:
     uses = []
     for method in info.methods.values():
         collector = _SelfAttributes(fields)
-        method.visit(collector)
+        walk(method, collector)
         uses.extend(collector.found)
     return uses
 
@@ -704,7 +705,7 @@ def _matching_ancestor(ctx, call: cst.Call, shape: str) -> cst.CSTNode | None:
 def _body_problem(body: list[cst.CSTNode], *loop_vars) -> str | None:
     finder = _Exits()
     for stmt in body:
-        stmt.visit(finder)
+        walk(stmt, finder)
     if finder.exit:
         return f"the loop body uses `{finder.exit}`"
     if finder.collects:

@@ -11,6 +11,8 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
+from ..walk import walk
+
 
 @dataclass
 class Names:
@@ -27,7 +29,7 @@ class Names:
 def names_in(*nodes: cst.CSTNode) -> Names:
     collector = _NameCollector()
     for node in nodes:
-        node.visit(collector)
+        walk(node, collector)
     return collector.names
 
 
@@ -71,11 +73,11 @@ class VariableVisitor(cst.CSTVisitor):
     """Visits only what names variables: an attribute's name and a keyword argument's name do not."""
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
 
@@ -93,12 +95,12 @@ class _NameCollector(VariableVisitor):
         elif isinstance(target, cst.StarredElement):
             self._bind(target.value)
         else:
-            target.visit(self)
+            walk(target, self)
 
     def _visit_all(self, nodes: Iterable[cst.CSTNode | None]) -> None:
         for node in nodes:
             if node is not None:
-                node.visit(self)
+                walk(node, self)
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.loads.append(node)
@@ -118,9 +120,9 @@ class _NameCollector(VariableVisitor):
         return False
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
-        node.target.visit(self)
+        walk(node.target, self)
         self._bind(node.target)
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_For(self, node: cst.For) -> bool:
@@ -139,7 +141,7 @@ class _NameCollector(VariableVisitor):
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
         self._bind(node.target)
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -175,7 +177,7 @@ class _NameCollector(VariableVisitor):
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
         if node.asname is not None:
-            node.asname.visit(self)
+            walk(node.asname, self)
         return False
 
 
@@ -238,5 +240,5 @@ def declared_outer(node: cst.CSTNode) -> set[str]:
         def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
             names.update(n.name.value for n in node.names)
 
-    node.visit(Declarations())
+    walk(node, Declarations())
     return names

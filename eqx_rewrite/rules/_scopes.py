@@ -18,6 +18,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from ..walk import walk
 from ._names import VariableVisitor, all_params
 
 # Calls through which a scope's locals (or globals) can be read or written without naming them.
@@ -25,7 +26,7 @@ INTROSPECTION = frozenset({"locals", "vars", "globals", "eval", "exec", "_getfra
 ScopeNode = cst.Module | cst.FunctionDef | cst.Lambda | cst.ClassDef
 
 
-@dataclass
+@dataclass(eq=False)  # one per scope of the tree: equal only to itself, so it can key a memo
 class Scope:
     node: ScopeNode
     parent: Scope | None
@@ -77,7 +78,7 @@ class Scopes:
     def __init__(self, module: cst.Module):
         self.module_scope = Scope(module, None)
         self._of: dict[int, Scope] = {id(module): self.module_scope}
-        module.visit(_Walker(self))
+        walk(module, _Walker(self))
 
     def scope_of(self, node: cst.CSTNode, ancestors) -> Scope:
         """The scope `node`'s code runs in, given its ancestors (innermost first). Decorators,
@@ -121,12 +122,12 @@ class _Walker(VariableVisitor):
         elif isinstance(target, cst.StarredElement):
             self._bind_target(target.value)
         else:
-            target.visit(self)  # `a.b = ...`, `a[i] = ...` read `a`
+            walk(target, self)  # `a.b = ...`, `a[i] = ...` read `a`
 
     def _visit(self, *nodes: cst.CSTNode | None) -> None:
         for node in nodes:
             if node is not None:
-                node.visit(self)
+                walk(node, self)
 
     # --- scopes ------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -148,14 +149,14 @@ class _Walker(VariableVisitor):
         self._push(node)
         for param in all_params(node.params):
             self._bind(param.name.value, param)
-        node.body.visit(self)
+        walk(node.body, self)
         self.stack.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self._visit(*node.decorators, *node.bases, *node.keywords)
         self._bind(node.name.value, node)
         self._push(node)
-        node.body.visit(self)
+        walk(node.body, self)
         self.stack.pop()
         return False
 
@@ -173,13 +174,13 @@ class _Walker(VariableVisitor):
         return False
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
-        node.value.visit(self)
-        node.target.visit(self)
+        walk(node.value, self)
+        walk(node.target, self)
         self._bind_target(node.target)
         return False
 
     def visit_For(self, node: cst.For) -> bool:
-        node.iter.visit(self)
+        walk(node.iter, self)
         self._bind_target(node.target)
         self._visit(node.body, node.orelse)
         return False
@@ -187,17 +188,17 @@ class _Walker(VariableVisitor):
     def visit_CompFor(self, node: cst.CompFor) -> bool:
         # Folded into the enclosing scope: the loop variable is the comprehension's own, but a name
         # bound there never escapes to shadow anything the rules look for.
-        node.iter.visit(self)
+        walk(node.iter, self)
         self._visit(*node.ifs, node.inner_for_in)
         return False
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
-        node.value.visit(self)
+        walk(node.value, self)
         self._bind_target(node.target)
         return False
 
     def visit_WithItem(self, node: cst.WithItem) -> bool:
-        node.item.visit(self)
+        walk(node.item, self)
         if node.asname is not None:
             self._bind_target(node.asname.name)
         return False
@@ -206,7 +207,7 @@ class _Walker(VariableVisitor):
         self._visit(node.type)
         if node.name is not None:
             self._bind_target(node.name.name)
-        node.body.visit(self)
+        walk(node.body, self)
         return False
 
     def visit_Import(self, node: cst.Import) -> bool:
@@ -255,7 +256,7 @@ class _Walker(VariableVisitor):
             for element in target.elements:
                 self._deleted(element.value)
         else:
-            target.visit(self)
+            walk(target, self)
 
     # --- reads -------------------------------------------------------------------------------
     def visit_Name(self, node: cst.Name) -> None:

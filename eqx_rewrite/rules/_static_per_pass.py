@@ -11,6 +11,7 @@ from typing import Iterator
 import libcst as cst
 
 from ..rule import Finding
+from ..walk import walk
 from ._flat_variant import FILTER_JIT, Jitted
 from ._jitted import resolve_jitted, static_parameters
 from ._names import positional_params, target_name_nodes
@@ -51,7 +52,7 @@ def _loops_and_their_calls(module: cst.Module) -> list[tuple[cst.For | cst.While
             self.stack.append(found[-1][1])
 
         def visit_For(self, node: cst.For) -> bool:
-            node.iter.visit(self)  # evaluated once, before the passes
+            walk(node.iter, self)  # evaluated once, before the passes
             return self.passes(node, node.target, node.body)
 
         def visit_While(self, node: cst.While) -> bool:
@@ -60,15 +61,15 @@ def _loops_and_their_calls(module: cst.Module) -> list[tuple[cst.For | cst.While
         def passes(self, node: cst.For | cst.While, *per_pass: cst.CSTNode) -> bool:
             self.enter(node)
             for part in per_pass:
-                part.visit(self)
+                walk(part, self)
             self.stack.pop()
             if node.orelse is not None:
-                node.orelse.visit(self)
+                walk(node.orelse, self)
             return False
 
         def visit_FunctionDef(self, node) -> bool:
             saved, self.stack = self.stack, []
-            node.body.visit(self)
+            walk(node.body, self)
             self.stack = saved
             return False
 
@@ -79,7 +80,7 @@ def _loops_and_their_calls(module: cst.Module) -> list[tuple[cst.For | cst.While
             if self.stack and isinstance(node.func, cst.Name):
                 self.stack[-1].append(node)
 
-    module.visit(Loops())
+    walk(module, Loops())
     return found
 
 
@@ -110,7 +111,7 @@ def _numbers_per_pass(loop: cst.For | cst.While) -> set[str]:
             if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) and _number_of(node.value, per_pass):
                 per_pass.add(node.targets[0].target.value)
 
-    loop.body.visit(Assignments())
+    walk(loop.body, Assignments())
     return per_pass
 
 

@@ -14,6 +14,7 @@ import libcst as cst
 
 from ..index import dotted
 from ..rule import Edit, Finding, Fix, Option, Rule, Safety, register
+from ..walk import walk
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class _Deprecations(Rule):
         if not self.applies(ctx):
             return
         table = {r.old: r for r in self.renames}
-        for node, qualified in _references(ctx):
+        for node, qualified in ctx.once(_references, ctx.module, ctx.index):
             renamed = table.get(qualified or "")
             if renamed is not None:
                 yield self._renamed(ctx, node, renamed)
@@ -89,7 +90,7 @@ class _Deprecations(Rule):
         return ctx.finding(node, f"`{old}` is {renamed.changed}; use `{spelled}`, which takes the same arguments", fix)
 
 
-def _references(ctx) -> list[tuple[cst.BaseExpression, str | None]]:
+def _references(tree: cst.Module, index) -> list[tuple[cst.BaseExpression, str | None]]:
     """Every dotted name read (`jax.tree_map`, outermost only: not also `jax`) and every name
     imported from a module, with the qualified name each refers to."""
     found: list[tuple[cst.BaseExpression, str | None]] = []
@@ -98,7 +99,7 @@ def _references(ctx) -> list[tuple[cst.BaseExpression, str | None]]:
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             if dotted(node) is None:
                 return True  # `f(x).tree_map`: look inside for the names it is built from
-            found.append((node, ctx.index.qualified_name(node)))
+            found.append((node, index.qualified_name(node)))
             return False
 
         def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
@@ -110,7 +111,7 @@ def _references(ctx) -> list[tuple[cst.BaseExpression, str | None]]:
         def visit_Import(self, node: cst.Import) -> bool:
             return False
 
-    ctx.module.visit(References())
+    walk(tree, References())
     return found
 
 
@@ -217,7 +218,7 @@ class DeprecatedEquinoxApi(_Deprecations):
         if not self.applies(ctx):
             return
         yield from super().check(ctx)
-        for node, qualified in _references(ctx):
+        for node, qualified in ctx.once(_references, ctx.module, ctx.index):
             if qualified == STATIC_FIELD:
                 yield _static_field(ctx, node)
         for call in ctx.index.calls_to(*DETERMINISTIC):

@@ -306,11 +306,19 @@ def _returned_name(statements) -> str | None:
 def _complete(ctx, plan: Plan, statements) -> None:
     """What the helper needs, the call sites to rewrite, and whether anything blocks the fix."""
     _collect_setup(ctx, plan, statements)
-    plan.calls = [c for c in ctx.index.calls if dotted(c.func) == plan.info.name]
+    plan.calls = list(ctx.once(_calls_by_callee, ctx.index).get(plan.info.name, ()))
     # A plan that hands initialisers to a class that cannot be fixed cannot be fixed either.
     blocked = next((f.callee for f in plan.forwards if f.callee.blocker), None)
     if blocked is not None and plan.blocker is None:
         plan.blocker = f"`{blocked.info.name}`, which it hands them down to, cannot be fixed: {blocked.blocker}"
+
+
+def _calls_by_callee(index) -> dict[str, list[cst.Call]]:
+    """The module's calls by the dotted name they call, in order: asked once per plan."""
+    found: dict[str, list[cst.Call]] = {}
+    for call in index.calls:
+        found.setdefault(dotted(call.func), []).append(call)
+    return found
 
 
 def _handed_to(ctx, uses: list[cst.Name]) -> tuple[cst.Arg, cst.Call] | None:

@@ -5,6 +5,7 @@ from typing import Iterator
 import libcst as cst
 
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
+from ..walk import walk
 from ._names import declared_outer, fresh, names_in, param_names
 from ._static_per_pass import static_argument_findings
 
@@ -160,7 +161,7 @@ def _wrappers_in_loops(ctx) -> list[tuple[cst.For | cst.While, cst.CSTNode]]:
             if loop is not None and any(_is_wrapper(ctx, d.decorator) for d in node.decorators):
                 found.append((loop, node))
             saved, self.loops = self.loops, []  # a function's body runs when called, not per pass
-            node.body.visit(self)
+            walk(node.body, self)
             self.loops = saved
             return False
 
@@ -172,7 +173,7 @@ def _wrappers_in_loops(ctx) -> list[tuple[cst.For | cst.While, cst.CSTNode]]:
             if loop is not None:
                 found.append((loop, node))
 
-    ctx.module.visit(Loops())
+    walk(ctx.module, Loops())
     return found
 
 
@@ -250,8 +251,12 @@ def _calls_made(wrapped: cst.Call) -> list[cst.Call]:
             return False
 
     for arg in wrapped.args:
-        arg.value.visit(Calls())
+        walk(arg.value, Calls())
     return found
+
+
+def _variables(scope: cst.FunctionDef | cst.Module) -> set[str]:
+    return names_in(scope.params, scope.body).bound if isinstance(scope, cst.FunctionDef) else names_in(scope).bound
 
 
 def _free_state(ctx, wrapped: cst.Call, loop) -> str | None:
@@ -260,8 +265,8 @@ def _free_state(ctx, wrapped: cst.Call, loop) -> str | None:
     rebind while the loop runs (no `global`/`nonlocal` for them), never through an attribute or
     subscript of an object the loop could change in place."""
     scope = next((a for a in ctx.ancestors(loop) if isinstance(a, cst.FunctionDef)), ctx.module)
-    variables = names_in(scope.params, scope.body).bound if isinstance(scope, cst.FunctionDef) else names_in(scope).bound
-    declared = declared_outer(ctx.module)
+    variables = ctx.once(_variables, scope)
+    declared = ctx.once(declared_outer, ctx.module)
     for name in _outer_reads(ctx, wrapped):
         value, parent = name.value, ctx.parent(name)
         if value in ctx.index.imports:

@@ -251,11 +251,18 @@ def _scope(ctx, node: cst.CSTNode) -> cst.CSTNode:
     return next((a for a in ctx.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.Lambda))), ctx.module)
 
 
+def _assigns_by_scope(ctx) -> dict[cst.CSTNode, list[cst.Assign]]:
+    found: dict[cst.CSTNode, list[cst.Assign]] = {}
+    for assign in ctx.index.assigns:
+        found.setdefault(_scope(ctx, assign), []).append(assign)
+    return found
+
+
 def _bindings(ctx, scope: cst.CSTNode, name: str) -> Bindings:
     values = [
         a.value
-        for a in ctx.index.assigns
-        if _scope(ctx, a) is scope and any(name in target_names(t.target) for t in a.targets)
+        for a in ctx.once(_assigns_by_scope, ctx).get(scope, ())
+        if any(name in target_names(t.target) for t in a.targets)
     ]
     annotated = None
     is_param = False
@@ -286,9 +293,13 @@ def _judge_observers(ctx, m: Mutation, scope: cst.CSTNode, bindings: Bindings) -
 
 
 def _read_in_functions(ctx, name: str) -> bool:
-    return any(
-        names_in(fn.body).reads(name) for fn in ctx.index.functions.values()
-    ) or any(names_in(c.node).reads(name) for c in ctx.index.classes.values())
+    return name in ctx.once(_names_read_in_functions, ctx.index)
+
+
+def _names_read_in_functions(index) -> set[str]:
+    """What the module's functions and classes read: the same for every mutation of the module."""
+    nodes = [fn.body for fn in index.functions.values()] + [c.node for c in index.classes.values()]
+    return {load.value for node in nodes for load in names_in(node).loads}
 
 
 def _first_escape(ctx, m: Mutation, scope: cst.CSTNode, name: str) -> cst.Name | None:

@@ -7,6 +7,7 @@ import libcst as cst
 
 from ..prefilter import KEY_NAME
 from ..rule import Finding, Rule, register
+from ..walk import walk
 from ._key_draws import Draw, draws_in
 from ._key_split import split_fix
 from ._names import names_in, target_name_nodes
@@ -100,7 +101,7 @@ def _scopes(module: cst.Module) -> list[cst.Module | cst.FunctionDef]:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             found.append(node)
 
-    module.visit(Functions())
+    walk(module, Functions())
     return found
 
 
@@ -128,7 +129,7 @@ def _key_params(ctx, scope) -> set[str]:
                 if isinstance(arg.value, cst.Name) and (random or (arg.keyword is not None and arg.keyword.value == "key")):
                     used_as_keys.add(arg.value.value)
 
-    scope.visit(Uses())
+    walk(scope, Uses())
     return named & used_as_keys
 
 

@@ -7,6 +7,7 @@ import libcst as cst
 
 from ..index import dotted
 from ..rule import Edit, Finding, Fix, Rule, Safety, register
+from ..walk import walk
 from ._field_ensembles import field_ensemble_findings
 from ._layer_stacks import Build, comprehension_build
 from .unrolled_layers import UnrolledLayers
@@ -142,7 +143,7 @@ def _returned(fn: cst.FunctionDef) -> list[cst.BaseExpression]:
         def visit_FunctionDef(self, node) -> bool:
             return node is fn
 
-    fn.visit(Returns())
+    walk(fn, Returns())
     return found
 
 

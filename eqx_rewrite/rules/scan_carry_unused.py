@@ -106,4 +106,11 @@ def _check_body(ctx, call, body_arg, body, init: str) -> Finding | None:
 
 
 def _used_elsewhere(ctx, name: str, use: cst.Name) -> bool:
-    return any(n is not use for n in names_in(ctx.module).loads_of(name))
+    return any(n is not use for n in ctx.once(_loads_by_name, ctx.module).get(name, ()))
+
+
+def _loads_by_name(module: cst.Module) -> dict[str, list[cst.Name]]:
+    loads: dict[str, list[cst.Name]] = {}
+    for load in names_in(module).loads:
+        loads.setdefault(load.value, []).append(load)
+    return loads
