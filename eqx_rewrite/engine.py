@@ -219,7 +219,10 @@ class Context:
         return Edit(line_start, line_end, "")
 
     def text(self, node: cst.CSTNode) -> str:
-        """The node's source, exactly as written."""
+        """The node's source, exactly as written, with its own parentheses: spans (PositionProvider's
+        too) leave them out, and `(a, b)` copied into a call without them is two arguments."""
+        if getattr(node, "lpar", None):
+            return self.module.code_for_node(node)
         return self.source[slice(*self.span(node))]
 
     def snippet(self, node: cst.CSTNode, width: int = 40) -> str:
