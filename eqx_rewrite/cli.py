@@ -16,7 +16,7 @@ from .config import DEVICES, TARGET_VERSIONS, Config, ConfigError, check_codes, 
 from .engine import Settings
 from .files import FileError, decode, discover, write_new_atomic
 from .report import FORMATS, STATISTICS_FORMATS, Located, fix_list, fixable, render, render_json_document, statistics, summary
-from .rule import ALL, RuleSelection, all_rules, explanation
+from .rule import all_rules, explanation
 from .runner import FileResult, Job, add_noqa_comments, analyse_text, hold_back, run, write_fixes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -159,17 +159,7 @@ def _settings(config: Config, select, extend_select, ignore, unsafe_fixes, targe
     check_codes(selected, "--select")
     check_codes(extended, "--extend-select")
     check_codes(ignored, "--ignore")
-    # The command line is a later layer than the configuration, as in ruff: --select replaces the
-    # configured selection (its extend-select included), and --ignore ALL drops it.
-    chosen = selected or ([] if ALL in ignored else config.select + config.extend_select)
-    selection = RuleSelection(tuple(chosen + extended), tuple(config.ignore + ignored))
-    return Settings(
-        selection=selection,
-        unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
-        line_length=config.line_length,
-        target_version=target_version or config.target_version,
-        rule_options=config.rule_options,
-    )
+    return config.settings(selected, extended, ignored, unsafe_fixes, target_version)
 
 
 def _verify_spec(config: Config, settings: Settings, flags: dict):

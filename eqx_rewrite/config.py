@@ -14,7 +14,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from .files import resolved_path
-from .rule import ALL, all_rules
+from .engine import Settings
+from .rule import ALL, RuleSelection, all_rules
 from .toml_lines import key_line
 
 DEFAULT_LINE_LENGTH = 88
@@ -48,6 +49,19 @@ class Config:
     @property
     def root(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
+
+    def settings(self, select=(), extend_select=(), ignore=(), unsafe_fixes: bool | None = None, target_version: str | None = None) -> Settings:
+        """The engine's settings, with the command line's codes layered over the configuration, as
+        in ruff: `select` replaces the configured selection (its extend-select included), and
+        ignoring ALL drops it. The CLI and the editor server build them here, alike."""
+        chosen = list(select) or ([] if ALL in ignore else self.select + self.extend_select)
+        return Settings(
+            selection=RuleSelection(tuple(chosen + list(extend_select)), tuple(self.ignore + list(ignore))),
+            unsafe_fixes=self.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
+            line_length=self.line_length,
+            target_version=target_version or self.target_version,
+            rule_options=self.rule_options,
+        )
 
 
 def _str_list(value: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,10 +20,10 @@ from pygls.uris import to_fs_path
 
 from . import __version__, joined, notebooks
 from .config import Config, ConfigError, find_config, load_config
-from .engine import Diagnostic, Settings, apply_located
+from .engine import Diagnostic, apply_located
 from .files import discover, excluded, read_source, resolved_path
 from .project import jitted_functions, module_class_names
-from .rule import RuleSelection, explanation, rule_url
+from .rule import explanation, rule_url
 from .runner import Error, Job, analyse_text
 
 # Long enough that a burst of keystrokes is analysed once, short enough to feel live.
@@ -53,7 +53,7 @@ class Project:
 
     @classmethod
     def load(cls, root: Path, config: Config) -> "Project":
-        files = discover([root], config.exclude + config.extend_exclude, root).files
+        files = discover([root], config.exclude + config.extend_exclude, root, respect_gitignore=config.respect_gitignore).files
         return cls(root, config, {resolved_path(p): _read_text(p) for p in files})
 
     def update(self, path: Path, text: str) -> None:
@@ -67,15 +67,7 @@ class Project:
             self._index = (module_class_names(self.texts.values()), jitted_functions(self.texts.items()))
         classes, jitted = self._index
         config = self.config
-        settings = Settings(
-            selection=RuleSelection(tuple(config.select), tuple(config.ignore)),
-            unsafe_fixes=config.unsafe_fixes,
-            line_length=config.line_length,
-            target_version=config.target_version,
-            rule_options=config.rule_options,
-            project_module_classes=classes,
-            project_jitted=jitted,
-        )
+        settings = replace(config.settings(), project_module_classes=classes, project_jitted=jitted)
         return Job(settings, fix, config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
 
     def excludes(self, path: Path) -> bool:

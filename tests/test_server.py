@@ -149,6 +149,15 @@ async def test_configuration_is_found_from_the_document(client: LanguageClient, 
     assert await diagnostics(client, uri) == []
 
 
+@pytest.mark.asyncio
+async def test_the_configurations_extend_select_counts_as_on_the_command_line(client: LanguageClient, tmp_path: Path):
+    project = tmp_path / "extended"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.eqx-rewrite]\nselect = ["EQX001"]\nextend-select = ["EQX005"]\n')
+    uri = open_file(client, project / "model.py", CASE)
+    assert [d.code for d in await diagnostics(client, uri)] == ["EQX005"]
+
+
 STEPS = """import equinox as eqx
 
 
