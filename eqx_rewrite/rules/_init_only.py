@@ -61,7 +61,7 @@ class InitOnly:
             if ancestor is owner:
                 return False
             if isinstance(ancestor, cst.Call):
-                if self._replacement_of_tree_at(owner, ancestor, child, helper) or self._handed_down(ancestor, child):
+                if self._replacement_of_tree_at(owner, ancestor, child, helper) or self._handed_down(ancestor, child, read):
                     return True
             if isinstance(ancestor, cst.If) and child is ancestor.test:
                 return _only_replacements(ctx, ancestor)
@@ -95,16 +95,28 @@ class InitOnly:
             return False
         return _built_here(self.ctx, owner, call, call.args[1].value, helper)
 
-    def _handed_down(self, call: cst.Call, child: cst.CSTNode) -> bool:
-        """`Callee(..., p)` / `helper(layer, p)` where the callee's parameter is init-only."""
+    def _handed_down(self, call: cst.Call, child: cst.CSTNode, read: cst.Name) -> bool:
+        """`Callee(..., p)` / `helper(layer, p)` where the callee's parameter is init-only; `p` may be
+        arithmetic on the argument (`weight_scale=input_scale / jnp.sqrt(depth + 1)`), whose value
+        only reaches that parameter."""
         arg = child if isinstance(child, cst.Arg) else None
-        if arg is None or arg.star or not isinstance(arg.value, cst.Name):
+        if arg is None or arg.star or not self._by_arithmetic(read, arg):
             return False
         callee = self._callee(call)
         if callee is None:
             return False
         param = _parameter_for(callee, call, arg)
         return param is not None and self.init_only(callee, param, helper=callee.name.value != "__init__")
+
+    def _by_arithmetic(self, read: cst.Name, arg: cst.Arg) -> bool:
+        """Whether `read` is `arg`'s value or an operand, through operators only, of it."""
+        node: cst.CSTNode = read
+        while node is not arg.value:
+            parent = self.ctx.parent(node)
+            if not isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation)):
+                return False
+            node = parent
+        return True
 
     def _callee(self, call: cst.Call) -> cst.FunctionDef | None:
         """The constructor (`__init__`) of a Module class of this file, or a function of this file.
