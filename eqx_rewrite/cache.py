@@ -51,6 +51,7 @@ def fingerprint(settings: Settings) -> str:
         "options": {code: dict(sorted(o.items())) for code, o in sorted(settings.rule_options.items())},
         "module_classes": sorted(settings.project_module_classes),
         "jitted": sorted(settings.project_jitted),
+        "star_exports": sorted(settings.project_star_exports),
         "line_length": settings.line_length,
         "target_version": settings.target_version,
     }

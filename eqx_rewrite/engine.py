@@ -15,6 +15,7 @@ import libcst as cst
 from . import codegen
 from .index import ModuleIndex
 from .prefilter import features
+from .project import star_imported
 from .rule import Edit, Finding, Fix, Rule, RuleSelection, Safety, all_rules
 from .suppress import Suppressions, skips_file
 from .offsets import spans
@@ -45,6 +46,7 @@ class Settings:
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     project_module_classes: frozenset[str] = frozenset()
     project_jitted: frozenset[tuple[str, str]] = frozenset()  # (module, function) compiled in the run
+    project_star_exports: frozenset[tuple[str, str, str]] = frozenset()  # (module, name, target) of the run's imports
     # (source, offset) -> whether fixes must leave that offset alone: a page's doctest blocks, which
     # are reported on but never rewritten, among the snippets joined into one module.
     frozen: Callable[[str, int], bool] | None = None
@@ -385,10 +387,12 @@ def candidate_rules(source: str, rules: list[Rule], settings: Settings) -> list[
     some is parsed by `ast` for the rules' `ast` conditions (a file `ast` cannot parse goes on to
     libcst, which reports its syntax errors). Files that fail every test are never parsed.
     """
-    if "jax" not in source and "equinox" not in source:
+    # What `from common import *` brings in counts as written here (`eqx` from common's imports).
+    reach = " ".join([source, *star_imported(source, settings.project_star_exports)])
+    if "jax" not in reach and "equinox" not in reach:
         return []
     rules = [rule for rule in rules if rule.may_match_text(source, settings)]
-    if any(rule.needs_module for rule in rules) and not _reaches_modules(source, settings.project_module_classes):
+    if any(rule.needs_module for rule in rules) and not _reaches_modules(reach, settings.project_module_classes):
         rules = [rule for rule in rules if not rule.needs_module]
     if not rules:
         return rules
@@ -410,7 +414,7 @@ def _reaches_modules(source: str, module_classes: frozenset[str]) -> bool:
 def check_rules(source: str, module: cst.Module, rules: list[Rule], settings: Settings) -> list[Finding]:
     if skips_file(source):
         return []
-    index = ModuleIndex(module, settings.project_module_classes)
+    index = ModuleIndex(module, settings.project_module_classes, settings.project_star_exports)
     metadata = LazyMetadata(module)
     lines = Lines(source)
     findings: list[Finding] = []

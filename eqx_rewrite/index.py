@@ -46,10 +46,13 @@ class ClassInfo:
 
 
 class ModuleIndex:
-    def __init__(self, module: cst.Module, project_module_classes: frozenset[str] = frozenset()):
+    def __init__(self, module: cst.Module, project_module_classes: frozenset[str] = frozenset(), star_exports: frozenset[tuple[str, str, str]] = frozenset()):
         self.module = module
         # Names of Module subclasses defined in other files of the same run.
         self.project_module_classes = project_module_classes
+        # (module, name, target): the module imports other files of the run make, which a
+        # `from module import *` here brings in.
+        self.star_exports = star_exports
         self.imports: dict[str, str] = {}
         self.import_statements: list[cst.SimpleStatementLine] = []
         self.classes: dict[str, ClassInfo] = {}
@@ -155,6 +158,11 @@ class _Collector(cst.CSTVisitor):
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         if isinstance(node.names, cst.ImportStar):
+            stem = (dotted(node.module) or "").rpartition(".")[2] if node.module is not None else ""
+            for module, local, target in self.index.star_exports:
+                if module == stem:
+                    self.index.imports[local] = target
+                    self.index.names.add(local)
             return False
         # Relative imports keep their dots: `.train.step` names a project function, never a library's.
         dots = "." * len(node.relative)

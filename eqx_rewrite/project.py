@@ -79,6 +79,36 @@ def _reexported(packages: list[tuple[str, str]], found: set[tuple[str, str]]) ->
     return more
 
 
+# `import equinox as eqx`, `import jax.numpy as jnp`, `import jax`, unindented.
+MODULE_IMPORT = re.compile(r"^import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def star_exports(files: Iterable[tuple[Path, str]]) -> frozenset[tuple[str, str, str]]:
+    """(module, name, what it names) for each module a file of the run imports at its top level:
+    what `from common import *` brings into another file (scripts share `eqx`, `jnp` and `jrandom`
+    that way). `module` is the file's stem, as for `jitted_functions`; only plain `import` lines
+    count, which name modules, not objects whose meaning would need the file parsed."""
+    found: set[tuple[str, str, str]] = set()
+    for path, text in files:
+        if "import" not in text:
+            continue
+        module = path.parent.name if path.stem == "__init__" else path.stem
+        for full, alias in MODULE_IMPORT.findall(text):
+            found.add((module, alias, full) if alias else (module, full.partition(".")[0], full.partition(".")[0]))
+    return frozenset(found)
+
+
+STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+\*", re.MULTILINE)
+
+
+def star_imported(source: str, exports: frozenset[tuple[str, str, str]]) -> list[str]:
+    """The modules `source`'s `from x import *` lines bring in, by what `star_exports` found."""
+    if not exports or "*" not in source:
+        return []
+    stems = {m.rpartition(".")[2] for m in STAR_IMPORT.findall(source)}
+    return [target for module, _, target in exports if module in stems]
+
+
 FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE)
 PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#;]*)", re.MULTILINE)
 

@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import joined, noqa, notebooks, pages
 from .engine import Analysis, Diagnostic, InternalError, ParseError, Settings, analyse
-from .project import jitted_functions, module_class_names
+from .project import jitted_functions, module_class_names, star_exports
 from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
 from .files import FileError, SourceFile, decode, excluded, read_source, resolved_path, write_atomic
 from .rule import RuleSelection
@@ -235,7 +235,8 @@ def run(
     index_texts = texts + [(p, r.decode("utf-8", "replace")) for p, r in others if r is not None]
     classes = module_class_names(text for _, text in index_texts)
     jitted = jitted_functions(index_texts)
-    job = replace(job, settings=replace(job.settings, project_module_classes=classes, project_jitted=jitted))
+    stars = star_exports(index_texts)
+    job = replace(job, settings=replace(job.settings, project_module_classes=classes, project_jitted=jitted, project_star_exports=stars))
     results: list[FileResult | None] = [None] * len(paths)
     keys: dict[int, str] = {}
     if cache is not None and not job.fix:

@@ -126,3 +126,33 @@ def test_filters_keep_the_cross_module_finding():
     for source in (loop("from steps import make_step", "make_step"), loop("import steps", "steps.make_step")):
         filtered = analyse(source, settings).diagnostics
         assert filtered and filtered == analyse(source, settings, use_filters=False).diagnostics
+
+
+STAR_SCRIPT = textwrap.dedent(
+    """\
+    from common import *
+
+
+    def main(model, opt_state, data):
+        @eqx.filter_jit
+        def make_step(model, opt_state, x):
+            return model, opt_state
+
+        for x in data:
+            model, opt_state = make_step(model, opt_state, x)
+        return model
+    """
+)
+
+
+def test_names_a_star_import_brings_from_another_file_of_the_run_resolve(tmp_path, run_cli):
+    """Scripts share their imports through `from common import *`: `eqx` there is equinox when the
+    run's common.py imports it so, and unknown otherwise (a near miss stays quiet)."""
+    (tmp_path / "pyproject.toml").write_text("[tool.eqx-rewrite]\n")
+    (tmp_path / "train.py").write_text(STAR_SCRIPT)
+    (tmp_path / "common.py").write_text("import os\n")
+    quiet = run_cli("--select", "EQX002", "--no-cache", "train.py")
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    (tmp_path / "common.py").write_text("import jax\nimport equinox as eqx\n")
+    found = run_cli("--select", "EQX002", "--no-cache", "--output-format", "json", "train.py")
+    assert [(f["code"], f["location"]["row"]) for f in json.loads(found.stdout)] == [("EQX002", 10)]
