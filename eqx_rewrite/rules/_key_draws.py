@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..walk import walk
-from ._names import target_name_nodes
+from ..index import dotted
+from ._names import names_in, target_name_nodes
 
 # `jax.random` functions that read a key without drawing from it.
 NOT_DRAWING = ("jax.random.fold_in", "jax.random.key_data", "jax.random.key_impl", "jax.random.wrap_key_data")
@@ -65,13 +66,16 @@ def draws_in(ctx, node: cst.CSTNode, keys: set[str]) -> list[Draw]:
         def visit_Call(self, call: cst.Call) -> None:
             qualified = ctx.index.qualified_name(call.func) or ""
             sampling = qualified.startswith("jax.random.") and qualified not in NOT_DRAWING
+            if _given_weights(ctx, call):
+                return
             constructs = ctx.index.constructed_module(call) is not None
             for arg in call.args:
                 # A draw: a `jax.random` call, a Module's constructor, or a `key=` (Equinox's
-                # convention for the key a stochastic layer draws from). A key handed on
-                # positionally to another function may be handed twice on purpose (a value and
-                # its gradient).
-                if not (sampling or constructs or arg.keyword is not None and arg.keyword.value == "key"):
+                # convention for the key a stochastic layer draws from) to a callee that may read
+                # it. A key handed on positionally to another function may be handed twice on
+                # purpose (a value and its gradient).
+                keyword = arg.keyword is not None and arg.keyword.value == "key"
+                if not (sampling or constructs or keyword and ctx.once(_may_draw, ctx, call)):
                     continue
                 name = _key_argument(arg.value, keys)
                 if name is not None and not any(name.partition("[")[0] in names for names in self.shadowed):
@@ -92,3 +96,56 @@ def _key_argument(value: cst.BaseExpression, keys: set[str]) -> str | None:
         if isinstance(constant, cst.Integer):
             return f"{value.value.value}[{cst.Module([]).code_for_node(index.value)}]"
     return None
+
+
+# Equinox layers whose `__call__` takes a `key` only for a uniform signature, and never reads it.
+KEY_IGNORING_LAYERS = frozenset(
+    f"equinox.nn.{name}"
+    for name in (
+        "Linear", "Identity", "MLP", "Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d",
+        "ConvTranspose2d", "ConvTranspose3d", "LayerNorm", "GroupNorm", "RMSNorm", "Embedding", "PReLU", "Lambda",
+        "GRUCell", "LSTMCell", "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
+        "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+        "AdaptiveMaxPool3d",
+    )
+)
+
+
+def _given_weights(ctx, call: cst.Call) -> bool:
+    """`eqx.nn.Embedding(weight=...)`: built from the weights given, its key unread."""
+    return ctx.index.qualified_name(call.func) == "equinox.nn.Embedding" and any(a.keyword is not None and a.keyword.value == "weight" for a in call.args)
+
+
+def _may_draw(ctx, call: cst.Call) -> bool:
+    """Whether a call handed `key=` may draw from it: not with `inference=True` (Equinox's switch
+    for dropout), nor when the callee is seen never to read it: a function of this file, or a
+    field of this file's Modules declared as a layer that ignores its key or as a Module of this
+    file whose `__call__` does not read `key`."""
+    if any(a.keyword is not None and a.keyword.value == "inference" and isinstance(a.value, cst.Name) and a.value.value == "True" for a in call.args):
+        return False
+    func = call.func
+    if isinstance(func, cst.Name) and func.value in ctx.index.functions:
+        return _reads_key(ctx.index.functions[func.value])
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        declared = [c.fields[func.attr.value].annotation for c in ctx.index.module_classes() if func.attr.value in c.fields]
+        return not declared or any(_layer_may_draw(ctx, a) for a in declared)
+    return True
+
+
+def _layer_may_draw(ctx, annotation: cst.BaseExpression) -> bool:
+    if ctx.index.qualified_name(annotation) in KEY_IGNORING_LAYERS:
+        return False
+    name = dotted(annotation)
+    info = ctx.index.classes.get(name or "")
+    call = info.methods.get("__call__") if info is not None and ctx.index.is_module_class(info.name) else None
+    return call is None or _reads_key(call)
+
+
+def _reads_key(fn: cst.FunctionDef) -> bool:
+    """A function reads the key it is handed unless it has a `key` parameter it never reads (and no
+    `**kwargs` to pass it on)."""
+    params = fn.params
+    if isinstance(params.star_kwarg, cst.Param):
+        return True
+    named = [p for p in (*params.posonly_params, *params.params, *params.kwonly_params) if p.name.value == "key"]
+    return not named or names_in(fn.body).reads("key")

@@ -182,7 +182,10 @@ class _Walker:
             self.keys = _copied(entry)
             for block in blocks:
                 self.block(_statements(block))
-            results.append(self.keys)
+            if not (blocks and _leaves(_statements(blocks[-1]))):
+                results.append(self.keys)
+        # A branch that returns (or continues, breaks, raises) never reaches what follows.
+        results = results or [entry]
         names = set.intersection(*(set(r) for r in results))
         self.keys = {n: max((r[n] for r in results), key=lambda d: len(d.draws)) for n in names}
 
@@ -254,6 +257,9 @@ class _Walker:
         no key at all."""
         alias = self.keys.get(value.value) if isinstance(value, cst.Name) else None
         keyed = value is not None and _makes_keys(self.ctx, value, set(self.keys))
+        if alias is not None and not isinstance(target, cst.Name):
+            # `a, b, c = keys`: the elements of a key array are distinct keys, not aliases of it.
+            alias, keyed = None, True
         for name in (n.value for n in target_name_nodes(target)):
             for stale in [k for k in self.keys if k == name or k.startswith(name + "[")]:
                 del self.keys[stale]
@@ -262,6 +268,12 @@ class _Walker:
             elif keyed:
                 self.keys[name] = Draws()
 
+
+
+def _leaves(statements: list[cst.BaseStatement]) -> bool:
+    """Whether a block ends by leaving it: `return`, `raise`, `continue` or `break` last."""
+    last = statements[-1] if statements else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
 
 
 def _copied(keys: dict[str, Draws]) -> dict[str, Draws]:

@@ -1,0 +1,64 @@
+# expect: none
+# Near misses found reviewing the rule on real projects: names unpacked from one split are distinct
+# keys; a branch that returns never reaches the draw after it; a forward-pass key handed to layers
+# that never read it (an `eqx.nn.Linear` field, a Module of this file whose `__call__` ignores its
+# key, a function of this file that ignores it); `inference=True` turns dropout off; and
+# `eqx.nn.Embedding(weight=...)` is built from the weights given, not drawn.
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+
+
+def unpacked(key):
+    keys = jr.split(key, 3)
+    a, b, c = keys
+    return jr.normal(a, (2,)), jr.normal(b, (2,)), jr.normal(c, (2,))
+
+
+def early_return(key, steady):
+    if steady:
+        return jr.normal(key, (2,))
+    return jr.uniform(key, (2,))
+
+
+class Attention(eqx.Module):
+    proj: eqx.nn.Linear
+
+    def __init__(self, key):
+        self.proj = eqx.nn.Linear(2, 2, key=key)
+
+    def __call__(self, x, *, key=None):
+        return self.proj(x)
+
+
+def project(layer, x, *, key=None):
+    return layer(x)
+
+
+class Block(eqx.Module):
+    linear: eqx.nn.Linear
+    attn: Attention
+    drop: eqx.nn.Dropout
+
+    def __init__(self, key):
+        k1, k2 = jr.split(key)
+        self.linear = eqx.nn.Linear(2, 2, key=k1)
+        self.attn = Attention(k2)
+        self.drop = eqx.nn.Dropout(0.5)
+
+    def __call__(self, x, *, key):
+        x = self.linear(x, key=key)
+        x = self.attn(x, key=key)
+        x = project(self.linear, x, key=key)
+        x = self.drop(x, key=key, inference=True)
+        return self.drop(x, key=key)
+
+
+def embedding(key):
+    table = eqx.nn.Embedding(weight=jnp.ones((4, 2)), key=key)
+    return table, jr.normal(key, (2,))
+
+
+def run():
+    k1, k2, k3, k4, k5, k6 = jr.split(jr.PRNGKey(0), 6)
+    return unpacked(k1), early_return(k2, True), early_return(k3, False), Block(k4)(jnp.ones(2), key=k5), embedding(k6)
