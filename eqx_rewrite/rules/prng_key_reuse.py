@@ -205,7 +205,9 @@ class _Walker:
             if draws.before_loop and name not in rebound and len(draws.draws) > len(entry.get(name, Draws()).draws):
                 self.report(draws, f"`{name}` is drawn from on every pass of the loop without being split per pass, so every pass draws the same numbers; split it in the loop (`{name}, subkey = jax.random.split({name})`) or split one key per pass before it")
         after = {n: Draws(d.draws, False) for n, d in self.keys.items() if n in entry}
-        self.keys = {n: max((after.get(n, d), d), key=lambda x: len(x.draws)) for n, d in entry.items()}
+        # A key the loop rebinds (`key, sub = split(key)`) is a fresh one after it, unless the loop
+        # ran no pass at all: reporting that case would flag every training loop's key.
+        self.keys = {n: after[n] if n in rebound and n in after else max((after.get(n, d), d), key=lambda x: len(x.draws)) for n, d in entry.items()}
         if node.orelse is not None:
             self.block(_statements(node.orelse))
 

@@ -1,8 +1,10 @@
-# expect: EQX007, EQX007, EQX007, EQX007, EQX007, EQX007
+# expect: EQX007, EQX007, EQX007, EQX007, EQX007, EQX007, EQX007
 # fix: none
 # A key drawn from twice where one split before the first draw can't be shown to cover every draw:
 # through an alias, one constant index of split keys, every element of a comprehension, a draw in a
-# branch, a draw in the header of an `if`, and a key a lambda reads whenever it is called.
+# branch, a draw in the header of an `if`, a key a lambda reads whenever it is called, and a training
+# loop's first split of a key already drawn (reported there, in the loop; after the loop the key is
+# the last pass's fresh one, and drawing it is no reuse).
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
@@ -43,7 +45,15 @@ def closed_over(key):
     return x + y + later()
 
 
+def train(key, epochs):
+    params = jr.normal(key, (2,))
+    for _ in range(epochs):
+        key, sub = jr.split(key)
+        params = params + jr.normal(sub, (2,))
+    return params, jr.uniform(key, (2,))
+
+
 def run():
-    k = jr.split(jr.PRNGKey(0), 6)
+    k = jr.split(jr.PRNGKey(0), 7)
     weights = [m.weight for m in stack(k[2])]
-    return aliased(k[0]), indexed(k[1]), weights, in_a_branch(k[3], True), in_a_header(k[4]), closed_over(k[5])
+    return aliased(k[0]), indexed(k[1]), weights, in_a_branch(k[3], True), in_a_header(k[4]), closed_over(k[5]), train(k[6], 3)
