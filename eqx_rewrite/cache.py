@@ -52,6 +52,7 @@ def fingerprint(settings: Settings) -> str:
         "module_classes": sorted(settings.project_module_classes),
         "jitted": sorted(settings.project_jitted),
         "star_exports": sorted(settings.project_star_exports),
+        "key_ignoring": sorted(settings.project_key_ignoring),
         "line_length": settings.line_length,
         "target_version": settings.target_version,
     }

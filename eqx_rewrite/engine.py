@@ -47,6 +47,7 @@ class Settings:
     project_module_classes: frozenset[str] = frozenset()
     project_jitted: frozenset[tuple[str, str]] = frozenset()  # (module, function) compiled in the run
     project_star_exports: frozenset[tuple[str, str, str]] = frozenset()  # (module, name, target) of the run's imports
+    project_key_ignoring: frozenset[str] = frozenset()  # classes whose `__call__` never reads its `key`
     # (source, offset) -> whether fixes must leave that offset alone: a page's doctest blocks, which
     # are reported on but never rewritten, among the snippets joined into one module.
     frozen: Callable[[str, int], bool] | None = None

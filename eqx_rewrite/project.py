@@ -79,6 +79,9 @@ def _reexported(packages: list[tuple[str, str]], found: set[tuple[str, str]]) ->
     return more
 
 
+STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+\*", re.MULTILINE)
+
+
 # `import equinox as eqx`, `import jax.numpy as jnp`, `import jax`, unindented.
 MODULE_IMPORT = re.compile(r"^import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?[ \t]*(?:#.*)?$", re.MULTILINE)
 
@@ -88,17 +91,63 @@ def star_exports(files: Iterable[tuple[Path, str]]) -> frozenset[tuple[str, str,
     what `from common import *` brings into another file (scripts share `eqx`, `jnp` and `jrandom`
     that way). `module` is the file's stem, as for `jitted_functions`; only plain `import` lines
     count, which name modules, not objects whose meaning would need the file parsed."""
+    files = list(files)
+    # Only modules some file star-imports: the index is part of the cache key, and must not change
+    # with every file the run happens to include.
+    wanted = {m.rpartition(".")[2] for _, text in files if "*" in text for m in STAR_IMPORT.findall(text)}
     found: set[tuple[str, str, str]] = set()
     for path, text in files:
-        if "import" not in text:
-            continue
         module = path.parent.name if path.stem == "__init__" else path.stem
+        if module not in wanted:
+            continue
         for full, alias in MODULE_IMPORT.findall(text):
             found.add((module, alias, full) if alias else (module, full.partition(".")[0], full.partition(".")[0]))
     return frozenset(found)
 
 
-STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+\*", re.MULTILINE)
+CLASS_LINE = re.compile(r"^([ \t]*)class[ \t]+(\w+)")
+CALL_DEF = re.compile(r"^([ \t]*)def[ \t]+__call__[ \t]*\(")
+KEY_WORD = re.compile(r"\bkey\b")
+
+
+def key_ignoring_classes(texts: Iterable[str]) -> frozenset[str]:
+    """Names of classes in the run whose `__call__` takes a `key` and never reads it: handing them
+    `key=` draws nothing (EQX007), as for `eqx.nn.Linear`. A scan of lines, not a parse, as for the
+    other indexes; it only ever spares a call from counting as a draw. Signatures with `**` (which
+    may pass the key on) do not count."""
+    found: set[str] = set()
+    for text in texts:
+        if "__call__" not in text:
+            continue
+        lines = text.split("\n")
+        classes: list[tuple[int, str]] = []  # (indent, name) of the classes around the line
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            depth = len(line) - len(line.lstrip())
+            classes = [c for c in classes if c[0] < depth]
+            if match := CLASS_LINE.match(line):
+                classes.append((len(match[1]), match[2]))
+            elif (match := CALL_DEF.match(line)) and classes and classes[-1][0] < len(match[1]):
+                if _ignores_key(lines, i, len(match[1])):
+                    found.add(classes[-1][1])
+    return frozenset(found)
+
+
+def _ignores_key(lines: list[str], start: int, indent: int) -> bool:
+    signature, i = "", start
+    while i < len(lines):
+        signature += lines[i].split("#")[0]
+        i += 1
+        if signature.rstrip().endswith(":") and signature.count("(") == signature.count(")"):
+            break
+    if "**" in signature or not KEY_WORD.search(signature):
+        return False
+    body = []
+    while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+        body.append(lines[i].split("#")[0])
+        i += 1
+    return not any(KEY_WORD.search(line) for line in body)
 
 
 def star_imported(source: str, exports: frozenset[tuple[str, str, str]]) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import joined, noqa, notebooks, pages
 from .engine import Analysis, Diagnostic, InternalError, ParseError, Settings, analyse
-from .project import jitted_functions, module_class_names, star_exports
+from .project import jitted_functions, key_ignoring_classes, module_class_names, star_exports
 from .cache import Cache, decode_cells, decode_diagnostics, encode, fingerprint
 from .files import FileError, SourceFile, decode, excluded, read_source, resolved_path, write_atomic
 from .rule import RuleSelection
@@ -236,7 +236,9 @@ def run(
     classes = module_class_names(text for _, text in index_texts)
     jitted = jitted_functions(index_texts)
     stars = star_exports(index_texts)
-    job = replace(job, settings=replace(job.settings, project_module_classes=classes, project_jitted=jitted, project_star_exports=stars))
+    ignoring = key_ignoring_classes(text for _, text in index_texts)
+    settings = replace(job.settings, project_module_classes=classes, project_jitted=jitted, project_star_exports=stars, project_key_ignoring=ignoring)
+    job = replace(job, settings=settings)
     results: list[FileResult | None] = [None] * len(paths)
     keys: dict[int, str] = {}
     if cache is not None and not job.fix:

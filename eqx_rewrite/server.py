@@ -22,7 +22,7 @@ from . import __version__, joined, notebooks
 from .config import Config, ConfigError, find_config, load_config
 from .engine import Diagnostic, apply_located
 from .files import discover, excluded, read_source, resolved_path
-from .project import jitted_functions, module_class_names, star_exports
+from .project import jitted_functions, key_ignoring_classes, module_class_names, star_exports
 from .rule import explanation, rule_url
 from .runner import Error, Job, analyse_text
 
@@ -64,10 +64,11 @@ class Project:
 
     def job(self, fix: bool) -> Job:
         if self._index is None:
-            self._index = (module_class_names(self.texts.values()), jitted_functions(self.texts.items()), star_exports(self.texts.items()))
-        classes, jitted, stars = self._index
+            texts = self.texts
+            self._index = (module_class_names(texts.values()), jitted_functions(texts.items()), star_exports(texts.items()), key_ignoring_classes(texts.values()))
+        classes, jitted, stars, ignoring = self._index
         config = self.config
-        settings = replace(config.settings(), project_module_classes=classes, project_jitted=jitted, project_star_exports=stars)
+        settings = replace(config.settings(), project_module_classes=classes, project_jitted=jitted, project_star_exports=stars, project_key_ignoring=ignoring)
         return Job(settings, fix, config.root, tuple((p, tuple(c)) for p, c in config.per_file_ignores.items()))
 
     def excludes(self, path: Path) -> bool:

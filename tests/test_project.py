@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eqx_rewrite.engine import Settings, analyse
-from eqx_rewrite.project import imports_jitted, jitted_functions
+from eqx_rewrite.project import imports_jitted, jitted_functions, key_ignoring_classes
 
 STEPS = textwrap.dedent(
     """\
@@ -156,3 +156,41 @@ def test_names_a_star_import_brings_from_another_file_of_the_run_resolve(tmp_pat
     (tmp_path / "common.py").write_text("import jax\nimport equinox as eqx\n")
     found = run_cli("--select", "EQX002", "--no-cache", "--output-format", "json", "train.py")
     assert [(f["code"], f["location"]["row"]) for f in json.loads(found.stdout)] == [("EQX002", 10)]
+
+
+LAYERS = textwrap.dedent(
+    """\
+    import equinox as eqx
+
+
+    class Attention(eqx.Module):
+        def __call__(self, x, key,
+                     mask=None):
+            return x  # never reads its key
+
+
+    class Noisy(eqx.Module):
+        def __call__(self, x, *, key):
+            return x + jax.random.normal(key, x.shape)
+
+
+    class Forwards(eqx.Module):
+        def __call__(self, x, **kwargs):
+            return x
+    """
+)
+
+
+def test_classes_whose_call_never_reads_its_key_are_indexed():
+    assert key_ignoring_classes([LAYERS]) == {"Attention"}
+
+
+@pytest.mark.parametrize("layer, reported", [("Attention", False), ("Noisy", True), ("Forwards", True)])
+def test_a_key_handed_twice_to_a_layer_of_another_file_that_ignores_it_is_no_reuse(tmp_path, run_cli, layer, reported):
+    (tmp_path / "pyproject.toml").write_text("[tool.eqx-rewrite]\n")
+    (tmp_path / "layers.py").write_text(LAYERS)
+    (tmp_path / "test_layers.py").write_text(
+        f"import jax\nfrom layers import {layer}\n\n\ndef test(x, key):\n    layer = {layer}()\n    return layer(x, key=key), layer(x, key=key)\n"
+    )
+    result = run_cli("--select", "EQX007", "--no-cache", "--output-format", "json", "test_layers.py")
+    assert [f["location"]["row"] for f in json.loads(result.stdout)] == ([7] if reported else [])

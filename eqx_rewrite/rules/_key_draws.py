@@ -126,16 +126,40 @@ def _may_draw(ctx, call: cst.Call) -> bool:
     func = call.func
     if isinstance(func, cst.Name) and func.value in ctx.index.functions:
         return _reads_key(ctx.index.functions[func.value])
+    if isinstance(func, cst.Name):
+        built = _built_from(ctx, call, func.value)
+        return not built or any(_layer_may_draw(ctx, c) for c in built)
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
         declared = [c.fields[func.attr.value].annotation for c in ctx.index.module_classes() if func.attr.value in c.fields]
         return not declared or any(_layer_may_draw(ctx, a) for a in declared)
     return True
 
 
+def _built_from(ctx, call: cst.Call, name: str) -> list[cst.BaseExpression]:
+    """The classes a local `name` is built from (`attn = MultiHeadAttention(...)`) in the function
+    around `call`; empty when any of its assignments is not a constructor call, or it has none."""
+    scope = next((a for a in ctx.ancestors(call) if isinstance(a, cst.FunctionDef)), ctx.module)
+    values = []
+
+    class Assignments(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
+                values.append(node.value)
+
+    walk(scope, Assignments())
+    if not values or not all(isinstance(v, cst.Call) and dotted(v.func) is not None for v in values):
+        return []
+    return [v.func for v in values]
+
+
 def _layer_may_draw(ctx, annotation: cst.BaseExpression) -> bool:
+    """Whether a layer of this class may read the key it is handed: not the Equinox layers that
+    ignore it, nor classes of the run whose `__call__` never reads it."""
     if ctx.index.qualified_name(annotation) in KEY_IGNORING_LAYERS:
         return False
     name = dotted(annotation)
+    if name is not None and name.rpartition(".")[2] in ctx.settings.project_key_ignoring:
+        return False
     info = ctx.index.classes.get(name or "")
     call = info.methods.get("__call__") if info is not None and ctx.index.is_module_class(info.name) else None
     return call is None or _reads_key(call)

@@ -2,8 +2,8 @@
 # Near misses found reviewing the rule on real projects: names unpacked from one split are distinct
 # keys; a branch that returns never reaches the draw after it; a forward-pass key handed to layers
 # that never read it (an `eqx.nn.Linear` field, a Module of this file whose `__call__` ignores its
-# key, a function of this file that ignores it); `inference=True` turns dropout off; and
-# `eqx.nn.Embedding(weight=...)` is built from the weights given, not drawn.
+# key, a function of this file that ignores it, a local built from such a Module); `inference=True`
+# turns dropout off; and `eqx.nn.Embedding(weight=...)` is built from the weights given, not drawn.
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
@@ -54,11 +54,17 @@ class Block(eqx.Module):
         return self.drop(x, key=key)
 
 
+def local_layer(key, x):
+    k1, k2 = jr.split(key)
+    attn = Attention(k1)
+    return attn(x, key=k2) + attn(x, key=k2)
+
+
 def embedding(key):
     table = eqx.nn.Embedding(weight=jnp.ones((4, 2)), key=key)
     return table, jr.normal(key, (2,))
 
 
 def run():
-    k1, k2, k3, k4, k5, k6 = jr.split(jr.PRNGKey(0), 6)
-    return unpacked(k1), early_return(k2, True), early_return(k3, False), Block(k4)(jnp.ones(2), key=k5), embedding(k6)
+    k1, k2, k3, k4, k5, k6, k7 = jr.split(jr.PRNGKey(0), 7)
+    return unpacked(k1), early_return(k2, True), early_return(k3, False), Block(k4)(jnp.ones(2), key=k5), embedding(k6), local_layer(k7, jnp.ones(2))
