@@ -1,14 +1,15 @@
 """Scores the ecosystem check's findings against the findings people reviewed by reading the code.
 
-`bench/ecosystem/review/findings-REV.tsv` holds every finding of the rules beyond the labelled
-manifest (EQX007, EQX008, EQX101, EQX102) at revision REV, each read at its pinned commit and given
-a verdict: TP (right, worth the user's attention), INTENDED (what the rule says happens, and the
-code means it: a target network initialised equal to its model) or FP (what the rule says does not
-happen). Run on a later revision's `--json` findings, this says which reviewed findings remain,
-which went, and which findings are new and still to be reviewed:
+`bench/ecosystem/review/findings.tsv` holds every finding of the rules beyond the labelled manifest
+(EQX007, EQX008, EQX101, EQX102), each read at its pinned commit and given a verdict: TP (right,
+worth the user's attention), INTENDED (what the rule says happens, and the code means it: a target
+network initialised equal to its model) or FP (what the rule says does not happen). The findings of
+revision 011a087 were all reviewed; findings a later revision adds are reviewed and appended. Run on
+a revision's `--json` findings, this says which reviewed findings remain, which went, and which
+are new and still to be reviewed:
 
     python bench/ecosystem.py --mirror DIR --json /tmp/findings.json
-    python bench/ecosystem_review.py bench/ecosystem/review/findings-011a087.tsv /tmp/findings.json
+    python bench/ecosystem_review.py bench/ecosystem/review/findings.tsv /tmp/findings.json
 """
 
 from __future__ import annotations
