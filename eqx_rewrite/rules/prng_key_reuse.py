@@ -235,7 +235,7 @@ class _Walker:
         draws.draws.append(draw)
         if draw.per_element:
             self.report(draws, f"`{name}` is drawn from by every element of the comprehension, so all draw the same numbers; split one key per element (`jax.random.split({name}, n)`) and iterate over those")
-        elif len(draws.draws) >= 2:
+        elif len(draws.draws) >= 2 and not _dead_split(self.ctx, self.scope, draws.draws[-2], draw):
             first = draws.draws[-2].call
             line = self.ctx.lines.position(self.ctx.span(first)[0]).row
             self.report(
@@ -270,6 +270,24 @@ class _Walker:
             elif keyed:
                 self.keys[name] = Draws()
 
+
+
+def _dead_split(ctx, scope, split: Draw, draw: Draw) -> bool:
+    """`k1, k2 = split(key)` and then `key` drawn in a block that leaves (`return Model(key=key)`)
+    with neither `k1` nor `k2` read from the split to the block's end: on this path the split's keys
+    are never used, so nothing drawn correlates (a model factory splitting for the branches that
+    need two keys, the others handing `key` on)."""
+    if ctx.index.qualified_name(split.call.func) != "jax.random.split":
+        return False
+    assign = next((a for a in ctx.ancestors(split.call) if isinstance(a, (cst.Assign, cst.BaseCompoundStatement))), None)
+    block = next((a for a in ctx.ancestors(draw.call) if isinstance(a, cst.IndentedBlock)), None)
+    if not isinstance(assign, cst.Assign) or block is None or not _leaves(list(block.body)):
+        return False
+    names = {n.value for t in assign.targets for n in target_name_nodes(t.target)}
+    start, end = ctx.span(assign)[1], ctx.span(block)[1]
+    if ctx.span(block)[0] < start:
+        return False
+    return not any(start <= ctx.span(n)[0] < end for n in ctx.once(names_in, scope).loads if n.value in names)
 
 
 def _leaves(statements: list[cst.BaseStatement]) -> bool:

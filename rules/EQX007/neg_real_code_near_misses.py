@@ -3,7 +3,8 @@
 # keys; a branch that returns never reaches the draw after it; a forward-pass key handed to layers
 # that never read it (an `eqx.nn.Linear` field, a Module of this file whose `__call__` ignores its
 # key, a function of this file that ignores it, a local built from such a Module); `inference=True`
-# turns dropout off; and `eqx.nn.Embedding(weight=...)` is built from the weights given, not drawn.
+# turns dropout off; `eqx.nn.Embedding(weight=...)` is built from the weights given, not drawn; and
+# a factory's branch that returns a model built from `key` without reading the keys split from it.
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
@@ -54,6 +55,13 @@ class Block(eqx.Module):
         return self.drop(x, key=key)
 
 
+def make_model(name, key):
+    cell_key, output_key = jr.split(key)
+    if name == "linear":
+        return eqx.nn.Linear(2, 2, key=key)
+    return eqx.nn.GRUCell(2, 2, key=cell_key), eqx.nn.Linear(2, 2, key=output_key)
+
+
 def local_layer(key, x):
     k1, k2 = jr.split(key)
     attn = Attention(k1)
@@ -66,5 +74,5 @@ def embedding(key):
 
 
 def run():
-    k1, k2, k3, k4, k5, k6, k7 = jr.split(jr.PRNGKey(0), 7)
-    return unpacked(k1), early_return(k2, True), early_return(k3, False), Block(k4)(jnp.ones(2), key=k5), embedding(k6), local_layer(k7, jnp.ones(2))
+    k1, k2, k3, k4, k5, k6, k7, k8 = jr.split(jr.PRNGKey(0), 8)
+    return unpacked(k1), early_return(k2, True), early_return(k3, False), Block(k4)(jnp.ones(2), key=k5), embedding(k6), local_layer(k7, jnp.ones(2)), make_model("linear", k8)
