@@ -32,7 +32,10 @@ class PrngKeyReuse(Rule):
     stochastic layers (every block of a loop given `key=key`), to one of each, or drawn on every pass of a loop (or comprehension) without
     being split per pass. Keys are followed through
     tuple unpacking (`k1, k2 = jr.split(key)`), constant indices of split keys (`keys[0]` twice) and
-    branches (one draw on each of two exclusive branches is fine).
+    branches (one draw on each of two exclusive branches is fine; a branch that returns never
+    reaches what follows). `key=` handed to a callee seen never to read it is no draw: a function
+    of the file, an `eqx.nn` layer that ignores its key (`Linear`, `MLP`, `Conv2d`...), a class of
+    the run whose `__call__` never reads `key`, a call with `inference=True`.
 
     ## Why is this bad?
     JAX's random numbers are a function of the key: the same key gives the same numbers. "Random"
