@@ -141,21 +141,20 @@ async def test_diagnostics_and_fixes_equal_the_cli(client: LanguageClient, tmp_p
 
 
 @pytest.mark.asyncio
-async def test_configuration_is_found_from_the_document(client: LanguageClient, tmp_path: Path):
-    project = tmp_path / "quiet"
+@pytest.mark.parametrize(
+    "config, codes",
+    [
+        ('ignore = ["EQX005"]', []),
+        # The configuration's extend-select counts, as on the command line.
+        ('select = ["EQX001"]\nextend-select = ["EQX005"]', ["EQX005"]),
+    ],
+)
+async def test_configuration_is_found_from_the_document(client: LanguageClient, tmp_path: Path, config, codes):
+    project = tmp_path / "configured"
     project.mkdir()
-    (project / "pyproject.toml").write_text('[tool.eqx-rewrite]\nignore = ["EQX005"]\n')
+    (project / "pyproject.toml").write_text(f"[tool.eqx-rewrite]\n{config}\n")
     uri = open_file(client, project / "model.py", CASE)
-    assert await diagnostics(client, uri) == []
-
-
-@pytest.mark.asyncio
-async def test_the_configurations_extend_select_counts_as_on_the_command_line(client: LanguageClient, tmp_path: Path):
-    project = tmp_path / "extended"
-    project.mkdir()
-    (project / "pyproject.toml").write_text('[tool.eqx-rewrite]\nselect = ["EQX001"]\nextend-select = ["EQX005"]\n')
-    uri = open_file(client, project / "model.py", CASE)
-    assert [d.code for d in await diagnostics(client, uri)] == ["EQX005"]
+    assert [d.code for d in await diagnostics(client, uri)] == codes
 
 
 STEPS = """import equinox as eqx

@@ -92,19 +92,8 @@ class _Plain(cst.CSTVisitor):
         self.seen.append(("call", node))
 
 
-class _Recorder(cst.CSTVisitor):
-    def __init__(self):
-        self.seen = []
-
-    def visit_Name(self, node):
-        self.seen.append(("name", node))
-
-    def visit_Lambda(self, node):
-        self.seen.append(("lambda", node))
-        return False  # its body is skipped, as libcst skips it
-
-    def leave_Call(self, node):
-        self.seen.append(("call", node))
+class _Recorder(_Plain):
+    """With a callback for comments: the walk must visit whitespace and tokens to reach them."""
 
     def visit_Comment(self, node):
         self.seen.append(("comment", node))
