@@ -144,11 +144,15 @@ class _Walker:
         self.keys: dict[str, Draws] = {p: Draws() for p in params}
         self.findings: list[Finding] = []
         self.reported: set[int] = set()
+        self.template: cst.Call | None = None  # a constructor whose weights the next statement loads
 
     # --- statements --------------------------------------------------------------------------
     def block(self, statements) -> None:
-        for statement in statements:
+        statements = list(statements)
+        for i, statement in enumerate(statements):
+            self.template = _template(self.ctx, statement, statements[i + 1] if i + 1 < len(statements) else None)
             self.statement(statement)
+        self.template = None
 
     def statement(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.SimpleStatementLine):
@@ -232,6 +236,8 @@ class _Walker:
             self.draw(draw)
 
     def draw(self, draw: Draw) -> None:
+        if draw.call is self.template:
+            return
         name = draw.name
         base = name.partition("[")[0]
         draws = self.keys.setdefault(name, Draws(before_loop=self.keys[base].before_loop))
@@ -273,6 +279,28 @@ class _Walker:
             elif keyed:
                 self.keys[name] = Draws()
 
+
+
+def _template(ctx, statement: cst.CSTNode, following: cst.CSTNode | None) -> cst.Call | None:
+    """`model = Model(..., key=key)` followed by `model = eqx.tree_deserialise_leaves(path, model)`:
+    the constructor only gives the structure, its drawn weights are replaced by the saved ones."""
+    built, loaded = _single_assign(statement), _single_assign(following)
+    if built is None or loaded is None or not isinstance(built.targets[0].target, cst.Name):
+        return None
+    ctor, load = built.value, loaded.value
+    if ctx.index.constructed_module(ctor) is None or not isinstance(load, cst.Call) or len(load.args) < 2:
+        return None
+    if ctx.index.qualified_name(load.func) != "equinox.tree_deserialise_leaves":
+        return None
+    like = load.args[1].value
+    return ctor if isinstance(like, cst.Name) and like.value == built.targets[0].target.value else None
+
+
+def _single_assign(statement: cst.CSTNode | None) -> cst.Assign | None:
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(statement.body[0], cst.Assign):
+        assign = statement.body[0]
+        return assign if len(assign.targets) == 1 else None
+    return None
 
 
 def _dead_split(ctx, scope, split: Draw, draw: Draw) -> bool:

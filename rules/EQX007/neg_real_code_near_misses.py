@@ -3,8 +3,12 @@
 # keys; a branch that returns never reaches the draw after it; a forward-pass key handed to layers
 # that never read it (an `eqx.nn.Linear` field, a Module of this file whose `__call__` ignores its
 # key, a function of this file that ignores it, a local built from such a Module); `inference=True`
-# turns dropout off; `eqx.nn.Embedding(weight=...)` is built from the weights given, not drawn; and
-# a factory's branch that returns a model built from `key` without reading the keys split from it.
+# turns dropout off; `eqx.nn.Embedding(weight=...)` is built from the weights given, not drawn; a
+# factory's branch that returns a model built from `key` without reading the keys split from it; and
+# a template built only to load saved weights into (`eqx.tree_deserialise_leaves`).
+import os
+import tempfile
+
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
@@ -62,6 +66,12 @@ def make_model(name, key):
     return eqx.nn.GRUCell(2, 2, key=cell_key), eqx.nn.Linear(2, 2, key=output_key)
 
 
+def restore(path, key):
+    model = eqx.nn.Linear(2, 2, key=key)
+    model = eqx.tree_deserialise_leaves(path, model)
+    return model, jr.normal(key, (2,))
+
+
 def local_layer(key, x):
     k1, k2 = jr.split(key)
     attn = Attention(k1)
@@ -74,5 +84,9 @@ def embedding(key):
 
 
 def run():
-    k1, k2, k3, k4, k5, k6, k7, k8 = jr.split(jr.PRNGKey(0), 8)
-    return unpacked(k1), early_return(k2, True), early_return(k3, False), Block(k4)(jnp.ones(2), key=k5), embedding(k6), local_layer(k7, jnp.ones(2)), make_model("linear", k8)
+    k1, k2, k3, k4, k5, k6, k7, k8, k9 = jr.split(jr.PRNGKey(0), 9)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "linear.eqx")
+        eqx.tree_serialise_leaves(path, eqx.nn.Linear(2, 2, key=jr.PRNGKey(1)))
+        restored = restore(path, k9)
+    return unpacked(k1), early_return(k2, True), early_return(k3, False), Block(k4)(jnp.ones(2), key=k5), embedding(k6), local_layer(k7, jnp.ones(2)), make_model("linear", k8), restored
