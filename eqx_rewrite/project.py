@@ -58,13 +58,18 @@ def jitted_functions(files: Iterable[tuple[Path, str]]) -> frozenset[tuple[str, 
             packages.append((path.parent.name, text))
         if "jit" not in text:
             continue
-        module = path.parent.name if path.stem == "__init__" else path.stem
+        module = _module_name(path)
         found.update((module, decorated or assigned) for decorated, assigned in JITTED.findall(text))
     return frozenset(found | _reexported(packages, found))
 
 
 # `from .train import make_step, evaluate as ev` in a package's `__init__.py`.
 REEXPORT = re.compile(r"^from[ \t]+\.(\w+)[ \t]+import[ \t]+\(?([\w \t,\n]+?)\)?[ \t]*$", re.MULTILINE)
+
+
+def _module_name(path: Path) -> str:
+    """What an import of the file ends with: its stem, or its package for `__init__.py`."""
+    return path.parent.name if path.stem == "__init__" else path.stem
 
 
 def _reexported(packages: list[tuple[str, str]], found: set[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -94,10 +99,10 @@ def star_exports(files: Iterable[tuple[Path, str]]) -> frozenset[tuple[str, str,
     files = list(files)
     # Only modules some file star-imports: the index is part of the cache key, and must not change
     # with every file the run happens to include.
-    wanted = {m.rpartition(".")[2] for _, text in files if "*" in text for m in STAR_IMPORT.findall(text)}
+    wanted = {stem for _, text in files for stem in _star_imported_stems(text)}
     found: set[tuple[str, str, str]] = set()
     for path, text in files:
-        module = path.parent.name if path.stem == "__init__" else path.stem
+        module = _module_name(path)
         if module not in wanted:
             continue
         for full, alias in MODULE_IMPORT.findall(text):
@@ -152,10 +157,15 @@ def _ignores_key(lines: list[str], start: int, indent: int) -> bool:
 
 def star_imported(source: str, exports: frozenset[tuple[str, str, str]]) -> list[str]:
     """The modules `source`'s `from x import *` lines bring in, by what `star_exports` found."""
-    if not exports or "*" not in source:
+    if not exports:
         return []
-    stems = {m.rpartition(".")[2] for m in STAR_IMPORT.findall(source)}
+    stems = _star_imported_stems(source)
     return [target for module, _, target in exports if module in stems]
+
+
+def _star_imported_stems(source: str) -> set[str]:
+    """The last components of the modules `from x import *` lines of `source` name."""
+    return {m.rpartition(".")[2] for m in STAR_IMPORT.findall(source)} if "*" in source else set()
 
 
 FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE)

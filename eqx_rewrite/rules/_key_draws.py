@@ -139,17 +139,24 @@ def _built_from(ctx, call: cst.Call, name: str) -> list[cst.BaseExpression]:
     """The classes a local `name` is built from (`attn = MultiHeadAttention(...)`) in the function
     around `call`; empty when any of its assignments is not a constructor call, or it has none."""
     scope = next((a for a in ctx.ancestors(call) if isinstance(a, cst.FunctionDef)), ctx.module)
-    values = []
-
-    class Assignments(cst.CSTVisitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
-                values.append(node.value)
-
-    walk(scope, Assignments())
+    values = ctx.once(_assigned_values, scope).get(name, [])
     if not values or not all(isinstance(v, cst.Call) and dotted(v.func) is not None for v in values):
         return []
     return [v.func for v in values]
+
+
+def _assigned_values(scope: cst.CSTNode) -> dict[str, list[cst.BaseExpression]]:
+    """name -> the values assigned to it in `scope`, walked once for all of a function's calls."""
+    values: dict[str, list[cst.BaseExpression]] = {}
+
+    class Assignments(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    values.setdefault(t.target.value, []).append(node.value)
+
+    walk(scope, Assignments())
+    return values
 
 
 def _layer_may_draw(ctx, annotation: cst.BaseExpression) -> bool:
